@@ -1,0 +1,2 @@
+/** The version of flannel-lab, printed by `--version`. */
+export const VERSION = "0.1.0";

@@ -1,0 +1,79 @@
+/**
+ * flannel-lab: a flannel-compatible overlay agent and a containerlab test harness in one program.
+ * This module only dispatches subcommands; each one is loaded on demand, so the CNI plugin, which starts once
+ * per pod, loads neither the etcd client nor the netlink layer.
+ *
+ * @module
+ */
+import { UsageError } from "./cli/errors.ts";
+import { println, reportError } from "./cli/output.ts";
+import { VERSION } from "./cli/version.ts";
+
+type Main = (args: string[]) => Promise<number>;
+
+interface Command {
+  readonly summary: string;
+  readonly load: () => Promise<Main>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  agent: {
+    summary: "run the flannel agent (takes flanneld's flags and FLANNELD_* variables)",
+    load: async () => (await import("./agent/main.ts")).main,
+  },
+  cni: {
+    summary: "act as the `flannel` CNI plugin (also chosen whenever CNI_COMMAND is set)",
+    load: async () => (await import("./agent/cni/main.ts")).main,
+  },
+  demo: {
+    summary: "start etcd and two agents in throwaway network namespaces, show their leases, clean up",
+    load: async () => (await import("./harness/demo.ts")).main,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    `flannel-lab ${VERSION}: a flannel-compatible overlay agent and a containerlab test harness`,
+    "",
+    "Usage: flannel-lab <command> [options]",
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    "Run `flannel-lab <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+async function run(args: string[]): Promise<number> {
+  // Installed as /opt/cni/bin/flannel, the runtime invokes us with CNI_COMMAND set and no arguments.
+  const name = Deno.env.get("CNI_COMMAND") ? "cni" : args[0];
+  const rest = Deno.env.get("CNI_COMMAND") ? args : args.slice(1);
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    println(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "version" || name === "--version" || name === "-version") {
+    println(`flannel-lab ${VERSION}`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    reportError(new UsageError(`Unknown command "${name}"`));
+    println(usage());
+    return 2;
+  }
+  const main = await command.load();
+  return await main(rest);
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await run(Deno.args);
+  } catch (error) {
+    code = reportError(error, { verbose: Deno.args.includes("-v") });
+  }
+  Deno.exit(code);
+}
