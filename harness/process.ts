@@ -26,7 +26,11 @@ export class CommandError extends Error {
     readonly stderrTail: string,
     readonly stdoutTail: string,
   ) {
-    const what = timedOut ? `timed out after ${durationMs} ms` : signal ? `was killed by ${signal}` : `exited ${code}`;
+    const what = timedOut
+      ? `timed out after ${durationMs} ms`
+      : signal
+      ? `was killed by ${signal}`
+      : `exited ${code}`;
     const detail = stderrTail.trim() || stdoutTail.trim();
     super(`Command ${JSON.stringify(command.join(" "))} ${what}${detail ? `: ${detail}` : ""}`);
   }
@@ -70,12 +74,14 @@ export async function run(command: readonly string[], options: RunOptions = {}):
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
-    await writer.write(typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin)
+    await writer.write(
+      typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin,
+    )
       .catch(() => {}); // a command that exits without reading stdin is judged by its exit code
     await writer.close().catch(() => {});
   }
   let timedOut = false;
-  let killTimer: number | undefined;
+  let killTimer: ReturnType<typeof setTimeout> | undefined;
   const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
     timedOut = true;
     try {
@@ -155,7 +161,7 @@ export async function spawn(command: readonly string[], options: SpawnOptions = 
   };
   const stop = async (signal: Deno.Signal = "SIGTERM") => {
     kill(signal);
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const killed = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         kill("SIGKILL");
