@@ -94,6 +94,8 @@ function parseIp6Value(text: string): bigint | undefined {
     }
     return out;
   };
+  // An embedded dotted quad may only end the address: never in the part before "::".
+  if (halves.length === 2 && halves[0]!.includes(".")) return undefined;
   const head = groupsOf(halves[0]!);
   const tail = halves.length === 2 ? groupsOf(halves[1]!) : [];
   if (!head || !tail) return undefined;
@@ -118,7 +120,13 @@ export function parseIp(text: string): IpAddr {
   throw new IpParseError(`Invalid IP address: "${text}"`);
 }
 
-/** Formats an address as Go's `net.IP.String()` does: dotted quad, or RFC 5952 for IPv6. */
+/**
+ * Formats an address as Go's `net.IP.String()` does: dotted quad, or RFC 5952 for IPv6 (lower-case hex, no
+ * leading zeros, the longest run of two or more zero groups shortened to `::`, the first run winning a tie).
+ *
+ * One difference, kept on purpose: Go prints an IPv4-mapped IPv6 address (`::ffff:0:0/96`) as a bare dotted quad,
+ * which would lose the family; here it stays IPv6 (`::ffff:a00:1`).
+ */
 export function formatIp(addr: IpAddr): string {
   if (addr.family === 4) {
     const v = addr.value;
@@ -169,7 +177,8 @@ export function parseCidrWithIp(text: string): IpWithPrefix {
   } catch {
     throw new IpParseError(`Invalid CIDR: "${text}": "${addrText}" is not an IP address`);
   }
-  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > bitsOf(ip.family)) {
+  // Go accepts any number of leading zeros in the length ("/0024"), but nothing else: no sign, no space.
+  if (!/^\d+$/.test(lenText) || Number(lenText) > bitsOf(ip.family)) {
     throw new IpParseError(
       `Invalid CIDR: "${text}": prefix length must be 0 to ${bitsOf(ip.family)}`,
     );

@@ -43,7 +43,9 @@ export function formatLine(
 ): string {
   const p2 = (n: number) => String(n).padStart(2, "0");
   const stamp = `${p2(now.getUTCMonth() + 1)}${p2(now.getUTCDate())} ${p2(now.getUTCHours())}:` +
-    `${p2(now.getUTCMinutes())}:${p2(now.getUTCSeconds())}.${String(now.getUTCMilliseconds()).padStart(3, "0")}`;
+    `${p2(now.getUTCMinutes())}:${p2(now.getUTCSeconds())}.${
+      String(now.getUTCMilliseconds()).padStart(3, "0")
+    }`;
   const extra = fields
     ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => ` ${k}=${formatValue(v)}`)
       .join("")

@@ -58,6 +58,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<Etcd> {
   const peerPort = options.netns ? 2380 : freePort();
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "flannel-lab-etcd-" });
+  await Deno.mkdir(dir, { recursive: true });
   const dataDir = `${dir}/data`;
   const logFile = `${dir}/etcd.log`;
   const scheme = options.tls ? "https" : "http";

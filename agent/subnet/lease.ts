@@ -31,15 +31,18 @@ export type LeaseSubnets =
 export type Lease = LeaseSubnets & {
   readonly attrs: LeaseAttrs;
   /**
-   * When the lease expires; `undefined` for a reservation (a key written without an etcd lease, which never
-   * expires).
+   * The etcd lease (decimal id) the key is attached to; `undefined` for a reservation, a key written without an
+   * etcd lease, which never expires.
    */
-  readonly expiration: Date | undefined;
-  /** The etcd lease id (decimal string) the key is attached to, when it has one. */
-  readonly etcdLeaseId?: string;
-  /** The etcd mod revision of the key. */
-  readonly revision?: bigint;
+  readonly etcdLeaseId: string | undefined;
+  /** The etcd mod revision of the key (0n for a lease that was never stored). */
+  readonly revision: bigint;
 };
+
+/** Whether a lease is a reservation: a key without TTL, kept by its owner as it is. */
+export function isReservation(lease: Lease): boolean {
+  return lease.etcdLeaseId === undefined;
+}
 
 /** An event on the set of leases. */
 export type LeaseEvent =

@@ -11,5 +11,6 @@ export async function tempDir(prefix = "flannel-lab-test-"): Promise<{ path: str
 
 /** A unique short name for test namespaces and labs: `flt` + 6 hex digits. */
 export function uniqueName(prefix = "flt"): string {
-  return prefix + crypto.getRandomValues(new Uint8Array(3)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "");
+  return prefix +
+    crypto.getRandomValues(new Uint8Array(3)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "");
 }
