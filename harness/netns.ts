@@ -94,7 +94,20 @@ export interface VethEnd {
 /** Creates a veth pair between two namespaces, with addresses and MTU, both ends up. */
 export async function addVeth(a: VethEnd, b: VethEnd, options: { mtu?: number } = {}): Promise<void> {
   const mtu = options.mtu === undefined ? [] : ["mtu", String(options.mtu)];
-  await a.ns.ip(["link", "add", a.name, ...mtu, "type", "veth", "peer", "name", b.name, ...mtu, "netns", b.ns.name]);
+  await a.ns.ip([
+    "link",
+    "add",
+    a.name,
+    ...mtu,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    b.name,
+    ...mtu,
+    "netns",
+    b.ns.name,
+  ]);
   for (const end of [a, b]) {
     for (const addr of end.addrs ?? []) await end.ns.ip(["addr", "add", addr, "dev", end.name]);
     await end.ns.ip(["link", "set", end.name, "up"]);
