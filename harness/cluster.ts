@@ -1,0 +1,346 @@
+/**
+ * The flannel cluster on a deployed lab: etcd on the etcd node (bound to its lab address), the network config,
+ * one agent per `node` (ours; upstream flanneld comes later) with its log kept in the lab directory, and pods —
+ * network namespaces attached to their node through our CNI plugin, exactly as a container runtime would.
+ * Everything runs through the {@linkcode Runtime}, so the same code drives any runtime.
+ *
+ * @module
+ */
+import { UserError } from "../cli/errors.ts";
+import { decodeLeaseAttrs, parseLeaseKey } from "../agent/subnet/lease_codec.ts";
+import type { LeaseAttrs, LeaseSubnets } from "../agent/subnet/lease.ts";
+import { formatCidr, formatIp } from "../agent/ip.ts";
+import { type Process, run, type RunResult } from "./process.ts";
+import type { Runtime } from "./runtime/runtime.ts";
+import { longName, type NodeSpec, type Topology } from "./topology/model.ts";
+
+const MOD = new URL("../mod.ts", import.meta.url);
+
+/** A pod: a namespace attached to a node through the CNI plugin. */
+export interface Pod {
+  /** `node/pN`, how scenarios name it. */
+  readonly id: string;
+  readonly node: string;
+  /** The pod's namespace name. */
+  readonly netns: string;
+  readonly ip: string;
+}
+
+/** A lease as read back from etcd. */
+export interface LeaseView {
+  readonly key: string;
+  readonly subnet: string;
+  readonly publicIp: string;
+  readonly attrs: LeaseAttrs;
+  readonly ttl?: number;
+}
+
+/** Options of {@linkcode Cluster}. */
+export interface ClusterOptions {
+  readonly runtime: Runtime;
+  readonly topo: Topology;
+  readonly labDir: string;
+  /** The network config JSON written to etcd. */
+  readonly network: string;
+  readonly etcdPrefix?: string;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** etcd, agents and pods of one lab. Stop it to stop every process; the runtime removes the namespaces. */
+export class Cluster implements AsyncDisposable {
+  readonly runtime: Runtime;
+  readonly topo: Topology;
+  readonly labDir: string;
+  readonly network: string;
+  readonly etcdPrefix: string;
+  readonly etcdNode: NodeSpec;
+  readonly endpoint: string;
+  readonly pods: Pod[] = [];
+  #etcd: Process | undefined;
+  #agents = new Map<string, Process>();
+
+  constructor(options: ClusterOptions) {
+    this.runtime = options.runtime;
+    this.topo = options.topo;
+    this.labDir = options.labDir;
+    this.network = options.network;
+    this.etcdPrefix = options.etcdPrefix ?? "/coreos.com/network";
+    const etcd = options.topo.nodes.find((n) => n.role === "etcd");
+    if (!etcd?.etcdAddress) throw new UserError(`Topology "${options.topo.name}" has no etcd node`);
+    this.etcdNode = etcd;
+    this.endpoint = `http://${etcd.etcdAddress}:2379`;
+  }
+
+  /** The nodes that run agents. */
+  get agentNodes(): NodeSpec[] {
+    return this.topo.nodes.filter((n) => n.role === "node");
+  }
+
+  nodeDir(node: string): string {
+    return `${this.labDir}/${node}`;
+  }
+
+  /** Starts etcd (again, keeping its data) and waits until it answers. */
+  async startEtcd(timeoutMs = 20_000): Promise<void> {
+    const dir = this.nodeDir(this.etcdNode.name);
+    const addr = this.etcdNode.etcdAddress!;
+    this.#etcd = await this.runtime.spawn(this.topo, this.etcdNode.name, [
+      "etcd",
+      "--name=flannel-lab",
+      `--data-dir=${dir}/etcd-data`,
+      `--listen-client-urls=${this.endpoint}`,
+      `--advertise-client-urls=${this.endpoint}`,
+      `--listen-peer-urls=http://${addr}:2380`,
+      `--initial-advertise-peer-urls=http://${addr}:2380`,
+      `--initial-cluster=flannel-lab=http://${addr}:2380`,
+      "--log-level=warn",
+      "--logger=zap",
+    ], { logFile: `${dir}/etcd.log`, graceMs: 5000 });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.etcdctl(
+        ["--dial-timeout=1s", "--command-timeout=1s", "endpoint", "health"],
+        false,
+      );
+      if (r.code === 0) return;
+      if (Date.now() > deadline) {
+        const log = await Deno.readTextFile(`${dir}/etcd.log`).catch(() => "");
+        throw new UserError(
+          `etcd did not answer at ${this.endpoint} within ${timeoutMs} ms: ${log.slice(-1000)}`,
+        );
+      }
+      await sleep(200);
+    }
+  }
+
+  /** Stops etcd, keeping its data. */
+  async stopEtcd(): Promise<void> {
+    await this.#etcd?.stop();
+    this.#etcd = undefined;
+  }
+
+  /** Runs etcdctl (v3) on the etcd node. */
+  async etcdctl(
+    args: readonly string[],
+    check = true,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    return await this.runtime.exec(this.topo, this.etcdNode.name, [
+      "etcdctl",
+      `--endpoints=${this.endpoint}`,
+      ...args,
+    ], {
+      env: { ETCDCTL_API: "3" },
+      check,
+      timeoutMs: 10_000,
+    });
+  }
+
+  /** Writes the network config. */
+  async putNetworkConfig(): Promise<void> {
+    await this.etcdctl(["put", `${this.etcdPrefix}/config`, this.network]);
+  }
+
+  /** The leases in etcd, with their TTLs. */
+  async leases(): Promise<LeaseView[]> {
+    const { stdout } = await this.etcdctl(["get", "--prefix", `${this.etcdPrefix}/subnets/`, "-w", "json"]);
+    const parsed = JSON.parse(stdout) as { kvs?: { key: string; value: string; lease?: number | string }[] };
+    const out: LeaseView[] = [];
+    for (const kv of parsed.kvs ?? []) {
+      const key = atob(kv.key);
+      const subnets = parseLeaseKey(key.slice(key.lastIndexOf("/") + 1)) as LeaseSubnets | undefined;
+      if (!subnets?.subnet) continue;
+      const attrs = decodeLeaseAttrs(atob(kv.value));
+      out.push({
+        key,
+        subnet: formatCidr(subnets.subnet),
+        publicIp: formatIp(attrs.publicIp),
+        attrs,
+      });
+    }
+    return out;
+  }
+
+  /** Deletes a node's lease from etcd; returns the key deleted. */
+  async deleteLease(node: string): Promise<string | undefined> {
+    const env = await this.subnetEnv(node);
+    const subnet = env?.["FLANNEL_SUBNET"];
+    if (!subnet) return undefined;
+    const [ip, len] = subnet.split("/");
+    const base = ip!.split(".").map(Number);
+    const mask = Number(len);
+    const n = ((base[0]! << 24) | (base[1]! << 16) | (base[2]! << 8) | base[3]!) >>> 0;
+    const net = (n & (mask === 0 ? 0 : (~0 << (32 - mask)) >>> 0)) >>> 0;
+    const key = `${this.etcdPrefix}/subnets/${
+      [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join(".")
+    }-${mask}`;
+    await this.etcdctl(["del", key]);
+    return key;
+  }
+
+  /** Starts the agent of a node. Its output is appended to `<lab>/<node>/agent.log`. */
+  async startAgent(node: string): Promise<Process> {
+    const spec = this.agentNodes.find((n) => n.name === node);
+    if (!spec) throw new UserError(`Node "${node}" runs no agent`);
+    if (spec.agent === "upstream") {
+      throw new UserError(`Node "${node}" asks for upstream flanneld, which this harness cannot start yet`, {
+        hint: `use label flannel-lab.agent: ours`,
+      });
+    }
+    const dir = this.nodeDir(node);
+    await Deno.mkdir(dir, { recursive: true });
+    const proc = await this.runtime.spawn(this.topo, node, [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "--allow-all",
+      "--unstable-net",
+      "--no-check",
+      decodeURIComponent(MOD.pathname),
+      "agent",
+      `--etcd-endpoints=${this.endpoint}`,
+      `--etcd-prefix=${this.etcdPrefix}`,
+      `--iface=${spec.agentIface}`,
+      `--subnet-file=${dir}/subnet.env`,
+      ...spec.agentFlags,
+    ], { logFile: `${dir}/agent.log`, graceMs: 5000 });
+    this.#agents.set(node, proc);
+    return proc;
+  }
+
+  /** Whether a node's agent process is running. */
+  agentRunning(node: string): boolean {
+    return this.#agents.has(node);
+  }
+
+  /** Stops (or kills with `signal`) a node's agent. */
+  async stopAgent(node: string, signal: Deno.Signal = "SIGTERM"): Promise<void> {
+    const proc = this.#agents.get(node);
+    this.#agents.delete(node);
+    await proc?.stop(signal);
+  }
+
+  /** A node's subnet.env as a map, or undefined while the agent has written none. */
+  async subnetEnv(node: string): Promise<Record<string, string> | undefined> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`${this.nodeDir(node)}/subnet.env`);
+    } catch {
+      return undefined;
+    }
+    const out: Record<string, string> = {};
+    for (const line of text.split("\n")) {
+      const i = line.indexOf("=");
+      if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+    }
+    return out;
+  }
+
+  /** A node's agent log so far. */
+  async agentLog(node: string): Promise<string> {
+    return await Deno.readTextFile(`${this.nodeDir(node)}/agent.log`).catch(() => "");
+  }
+
+  /** Installs the CNI plugin launcher and the reference plugins it delegates to into `<lab>/cni-bin`. */
+  async installCni(): Promise<string> {
+    const bin = `${this.labDir}/cni-bin`;
+    await Deno.mkdir(bin, { recursive: true });
+    try {
+      await Deno.stat(`${bin}/flannel`);
+    } catch {
+      await run([
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        "--allow-all",
+        "--no-check",
+        decodeURIComponent(MOD.pathname),
+        "cni",
+        "install",
+        "--dir",
+        bin,
+      ], { timeoutMs: 60_000 });
+    }
+    for (const plugin of ["bridge", "host-local", "loopback"]) {
+      await Deno.symlink(`/usr/lib/cni/${plugin}`, `${bin}/${plugin}`).catch(() => {});
+    }
+    return bin;
+  }
+
+  /** Creates `count` pods on a node and attaches each through the CNI plugin. */
+  async addPods(node: string, count: number): Promise<Pod[]> {
+    const bin = await this.installCni();
+    const dir = this.nodeDir(node);
+    const conf = JSON.stringify({
+      cniVersion: "1.0.0",
+      name: "cbr0",
+      type: "flannel",
+      subnetFile: `${dir}/subnet.env`,
+      dataDir: `${dir}/cni/flannel`,
+      ipam: { dataDir: `${dir}/cni/host-local` },
+      delegate: { hairpinMode: true, isDefaultGateway: true },
+    });
+    const added: Pod[] = [];
+    const have = this.pods.filter((p) => p.node === node).length;
+    for (let i = have + 1; i <= have + count; i++) {
+      const id = `${node}/p${i}`;
+      const netns = `${longName(this.topo, node)}-p${i}`;
+      const netnsPath = await this.runtime.addPodNetns(this.topo, node, { id, name: netns });
+      const r = await this.runtime.exec(this.topo, node, [`${bin}/flannel`], {
+        stdin: conf,
+        check: false,
+        timeoutMs: 60_000,
+        env: {
+          CNI_COMMAND: "ADD",
+          CNI_CONTAINERID: netns,
+          CNI_NETNS: netnsPath,
+          CNI_IFNAME: "eth0",
+          CNI_PATH: bin,
+        },
+      });
+      if (r.code !== 0) {
+        throw new UserError(
+          `CNI ADD of pod ${id} failed (exit ${r.code}): ${(r.stdout + r.stderr).trim().slice(-800)}`,
+        );
+      }
+      const result = JSON.parse(r.stdout) as { ips?: { address: string }[] };
+      const ip = result.ips?.[0]?.address.split("/")[0];
+      if (!ip) throw new UserError(`CNI ADD of pod ${id} returned no address: ${r.stdout.slice(0, 400)}`);
+      const pod = { id, node, netns, ip };
+      this.pods.push(pod);
+      added.push(pod);
+    }
+    return added;
+  }
+
+  /** Runs a command inside a pod. */
+  podExec(pod: Pod, command: readonly string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
+    return this.runtime.exec(this.topo, pod.node, ["ip", "netns", "exec", pod.netns, ...command], {
+      check: false,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+  }
+
+  /** Finds a pod by `node/pN`. */
+  pod(id: string): Pod {
+    const p = this.pods.find((x) => x.id === id);
+    if (!p) {
+      throw new UserError(`Pod "${id}" does not exist`, {
+        hint: `pods: ${this.pods.map((x) => x.id).join(", ")}`,
+      });
+    }
+    return p;
+  }
+
+  /** Stops every agent, then etcd. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.#agents.keys()].map((n) => this.stopAgent(n)));
+    await this.stopEtcd();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * Reporting: console progress, summary table, JUnit XML.
+ *
+ * @module
+ */
+export { consoleProgress, junitXml, summaryTable } from "./report.ts";

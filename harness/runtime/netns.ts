@@ -1,0 +1,300 @@
+/**
+ * The netns runtime: each linux node is a network namespace named like containerlab's container
+ * (`<prefix>-<lab>-<node>`), each link a veth pair with the named interfaces and MTU, exec lines run inside the
+ * node (argument arrays, no shell). Nothing is created in the main namespace: a veth pair is made inside one
+ * node's namespace and its peer moved straight into the other. Every namespace carries an ownership marker
+ * (`ownership.ts`), so destroy also removes what a crashed run left.
+ *
+ * @module
+ */
+import { UserError } from "../../cli/errors.ts";
+import { type Process, run, type RunOptions, type RunResult, spawn, type SpawnOptions } from "../process.ts";
+import { deleteNetns, listNetns } from "../netns.ts";
+import { longName, type NodeSpec, type Topology } from "../topology/model.ts";
+import { ownerMarker, parseMarker } from "./ownership.ts";
+import type { DeployResult, DestroyResult, Impairment, LabSelector, NodeStatus, Runtime } from "./runtime.ts";
+
+interface IpLink {
+  ifname: string;
+  ifalias?: string;
+  operstate?: string;
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+
+async function aliasOf(ns: string): Promise<string | undefined> {
+  const r = await run(["ip", "-j", "-n", ns, "link", "show", "lo"], { check: false, timeoutMs: 5000 });
+  if (r.code !== 0) return undefined;
+  return (JSON.parse(r.stdout || "[]") as IpLink[])[0]?.ifalias;
+}
+
+/** Every namespace with a flannel-lab marker, with what the marker says. */
+export async function ownedNamespaces(): Promise<{ ns: string; lab: string; node?: string; pod?: string }[]> {
+  const out = [];
+  for (const ns of await listNetns()) {
+    const m = parseMarker(await aliasOf(ns));
+    if (m) out.push({ ns, ...m });
+  }
+  return out;
+}
+
+function ipIn(ns: string, args: readonly string[], options?: RunOptions): Promise<RunResult> {
+  return run(["ip", "-n", ns, ...args], { timeoutMs: 10_000, ...options });
+}
+
+function nodeOrThrow(topo: Topology, node: string): NodeSpec {
+  const spec = topo.nodes.find((n) => n.name === node);
+  if (!spec) {
+    throw new UserError(`Node "${node}" is not in lab "${topo.name}"`, {
+      hint: `nodes: ${topo.nodes.map((n) => n.name).join(", ")}`,
+    });
+  }
+  return spec;
+}
+
+/** The Docker-free runtime. */
+export class NetnsRuntime implements Runtime {
+  readonly name = "netns" as const;
+
+  /** The namespace of a node. */
+  netnsOf(topo: Topology, node: string): string {
+    return longName(topo, node);
+  }
+
+  async deploy(topo: Topology, options: { labDir: string }): Promise<DeployResult> {
+    const started = performance.now();
+    await Deno.mkdir(options.labDir, { recursive: true });
+    const existingNs = new Set(await listNetns());
+    const created: string[] = [];
+    const existing: string[] = [];
+    // 1. namespaces
+    for (const node of topo.nodes) {
+      const ns = longName(topo, node.name);
+      await Deno.mkdir(`${options.labDir}/${node.name}`, { recursive: true });
+      const marker = ownerMarker(topo.name, { node: node.name });
+      if (existingNs.has(ns)) {
+        const alias = await aliasOf(ns);
+        if (alias === marker) {
+          existing.push(node.name);
+          continue;
+        }
+        const owner = parseMarker(alias);
+        throw new UserError(
+          `Cannot deploy node "${node.name}": namespace "${ns}" already exists and ${
+            owner ? `belongs to lab "${owner.lab}"` : "was not made by flannel-lab"
+          }`,
+          {
+            hint: owner
+              ? `run flannel-lab down for lab "${owner.lab}" first`
+              : `remove it: ip netns del ${ns}`,
+          },
+        );
+      }
+      await run(["ip", "netns", "add", ns]);
+      created.push(node.name);
+      await ipIn(ns, ["link", "set", "lo", "alias", marker]);
+      await ipIn(ns, ["link", "set", "lo", "up"]);
+    }
+    // 2. links (a link whose one end exists is recreated, so a half-made lab heals)
+    for (const link of topo.links) {
+      const nsA = longName(topo, link.a.node);
+      const nsB = longName(topo, link.b.node);
+      const hasA = (await ipIn(nsA, ["link", "show", link.a.iface], { check: false })).code === 0;
+      const hasB = (await ipIn(nsB, ["link", "show", link.b.iface], { check: false })).code === 0;
+      if (hasA && hasB) continue;
+      if (hasA) await ipIn(nsA, ["link", "del", link.a.iface], { check: false });
+      if (hasB) await ipIn(nsB, ["link", "del", link.b.iface], { check: false });
+      const mac = (m?: string) => (m ? ["address", m] : []);
+      await ipIn(nsA, [
+        "link",
+        "add",
+        link.a.iface,
+        "mtu",
+        String(link.mtu),
+        ...mac(link.a.mac),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        link.b.iface,
+        "mtu",
+        String(link.mtu),
+        ...mac(link.b.mac),
+        "netns",
+        nsB,
+      ]);
+      await ipIn(nsA, ["link", "set", link.a.iface, "up"]);
+      await ipIn(nsB, ["link", "set", link.b.iface, "up"]);
+    }
+    // 3. sysctls and exec lines of the nodes created now (containerlab runs exec after the links exist)
+    await Promise.all(
+      topo.nodes.filter((n) => created.includes(n.name)).map(async (node) => {
+        const ns = longName(topo, node.name);
+        const sysctls = { "net.ipv6.conf.all.disable_ipv6": "0", ...node.sysctls };
+        for (const [key, value] of Object.entries(sysctls)) {
+          await run(["ip", "netns", "exec", ns, "sysctl", "-qw", `${key}=${value}`], { timeoutMs: 10_000 })
+            .catch((error) => {
+              throw new UserError(`Node "${node.name}": sysctl ${key}=${value} failed: ${error.message}`);
+            });
+        }
+        if (node.startupDelaySec > 0) await new Promise((r) => setTimeout(r, node.startupDelaySec * 1000));
+        for (const [i, words] of node.exec.entries()) {
+          const r = await this.exec(topo, node.name, words, { check: false, timeoutMs: 30_000 });
+          if (r.code !== 0) {
+            throw new UserError(
+              `Node "${node.name}": exec line ${i + 1} ${
+                JSON.stringify(node.execLines[i])
+              } exited ${r.code}: ` +
+                (r.stderr.trim() || r.stdout.trim()).slice(-500),
+            );
+          }
+        }
+      }),
+    );
+    await Deno.writeTextFile(
+      `${options.labDir}/topology-data.json`,
+      JSON.stringify(
+        {
+          name: topo.name,
+          type: "clab",
+          runtime: this.name,
+          topology: topo.file,
+          nodes: Object.fromEntries(topo.nodes.map((n) => [n.name, {
+            longname: longName(topo, n.name),
+            role: n.role,
+            interfaces: n.interfaces,
+          }])),
+          links: topo.links.map((l) => ({ a: l.a, b: l.b, mtu: l.mtu })),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    return { labDir: options.labDir, created, existing, durationMs: Math.round(performance.now() - started) };
+  }
+
+  async destroy(which: LabSelector): Promise<DestroyResult> {
+    const started = performance.now();
+    const owned = await ownedNamespaces();
+    const lab = "all" in which ? undefined : "lab" in which ? which.lab : which.topology.name;
+    // Pods first (they hang off nodes), then nodes; processes inside are killed by deleteNetns.
+    const victims = owned.filter((o) => lab === undefined || o.lab === lab)
+      .sort((a, b) => Number(a.pod === undefined) - Number(b.pod === undefined));
+    // A topology also names namespaces a run may have left without a marker (killed between add and alias).
+    const names = new Set(victims.map((v) => v.ns));
+    if ("topology" in which) {
+      const all = new Set(await listNetns());
+      for (const n of which.topology.nodes) {
+        const ns = longName(which.topology, n.name);
+        if (all.has(ns) && !names.has(ns) && (await aliasOf(ns)) === undefined) names.add(ns);
+        // Pods are named <node namespace>-pN; one whose marker was never written is still ours.
+        for (const other of all) {
+          if (
+            other.startsWith(`${ns}-p`) && /^\d+$/.test(other.slice(ns.length + 2)) &&
+            (await aliasOf(other)) === undefined
+          ) {
+            names.add(other);
+          }
+        }
+      }
+    }
+    for (const ns of names) await deleteNetns(ns);
+    return { removed: [...names], durationMs: Math.round(performance.now() - started) };
+  }
+
+  async inspect(which: LabSelector): Promise<NodeStatus[]> {
+    const owned = (await ownedNamespaces()).filter((o) => o.node !== undefined);
+    const out: NodeStatus[] = [];
+    const describe = async (lab: string, node: string, ns: string, present: boolean, role: string) => {
+      let addresses: string[] = [];
+      if (present) {
+        const links = JSON.parse((await ipIn(ns, ["-j", "addr", "show"])).stdout || "[]") as IpLink[];
+        addresses = links.filter((l) => l.ifname !== "lo").flatMap((l) =>
+          (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) =>
+            `${l.ifname}=${a.local}/${a.prefixlen}`
+          )
+        );
+      }
+      out.push({
+        lab,
+        node,
+        longName: ns,
+        kind: "linux",
+        role,
+        state: present ? "running" : "missing",
+        addresses,
+      });
+    };
+    if ("topology" in which) {
+      const t = which.topology;
+      const have = new Set(owned.filter((o) => o.lab === t.name).map((o) => o.ns));
+      for (const n of t.nodes) {
+        await describe(t.name, n.name, longName(t, n.name), have.has(longName(t, n.name)), n.role);
+      }
+    } else {
+      for (const o of owned) {
+        if ("lab" in which && o.lab !== which.lab) continue;
+        await describe(o.lab, o.node!, o.ns, true, "");
+      }
+    }
+    return out.sort((a, b) => a.lab.localeCompare(b.lab) || a.node.localeCompare(b.node));
+  }
+
+  exec(topo: Topology, node: string, command: readonly string[], options?: RunOptions): Promise<RunResult> {
+    const spec = nodeOrThrow(topo, node);
+    const env = Object.keys(spec.env).length ? { env: { ...spec.env, ...options?.env } } : {};
+    return run(["ip", "netns", "exec", longName(topo, node), ...command], { ...options, ...env });
+  }
+
+  spawn(topo: Topology, node: string, command: readonly string[], options?: SpawnOptions): Promise<Process> {
+    const spec = nodeOrThrow(topo, node);
+    const env = Object.keys(spec.env).length ? { env: { ...spec.env, ...options?.env } } : {};
+    return spawn(["ip", "netns", "exec", longName(topo, node), ...command], { ...options, ...env });
+  }
+
+  async addPodNetns(topo: Topology, node: string, pod: { id: string; name: string }): Promise<string> {
+    nodeOrThrow(topo, node);
+    // Made from the host's mount namespace: `ip netns add` under `ip netns exec` would bind-mount the new
+    // namespace into that command's private mount namespace, where it vanishes.
+    if ((await listNetns()).includes(pod.name)) await deleteNetns(pod.name);
+    await run(["ip", "netns", "add", pod.name]);
+    await ipIn(pod.name, ["link", "set", "lo", "alias", ownerMarker(topo.name, { pod: pod.id })]);
+    await ipIn(pod.name, ["link", "set", "lo", "up"]);
+    return `/run/netns/${pod.name}`;
+  }
+
+  async impair(topo: Topology, node: string, iface: string, impairment: Impairment): Promise<void> {
+    nodeOrThrow(topo, node);
+    const ns = longName(topo, node);
+    switch (impairment.kind) {
+      case "down":
+      case "up":
+        await ipIn(ns, ["link", "set", iface, impairment.kind]);
+        return;
+      case "mtu":
+        await ipIn(ns, ["link", "set", iface, "mtu", String(impairment.mtu)]);
+        return;
+      case "reset":
+        await run(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", iface, "root"], { check: false });
+        return;
+      case "netem": {
+        const args = ["tc", "qdisc", "replace", "dev", iface, "root", "netem"];
+        if (impairment.delayMs !== undefined) {
+          args.push("delay", `${impairment.delayMs}ms`);
+          if (impairment.jitterMs !== undefined) args.push(`${impairment.jitterMs}ms`);
+        }
+        if (impairment.lossPct !== undefined) args.push("loss", `${impairment.lossPct}%`);
+        if (impairment.rateKbit !== undefined) args.push("rate", `${impairment.rateKbit}kbit`);
+        const r = await run(["ip", "netns", "exec", ns, ...args], { check: false, timeoutMs: 10_000 });
+        if (r.code !== 0) {
+          throw new UserError(
+            `netem on ${node}:${iface} failed: ${r.stderr.trim()}`,
+            /unknown/i.test(r.stderr)
+              ? { hint: "this kernel has no sch_netem (CONFIG_NET_SCH_NETEM); netem faults cannot run here" }
+              : {},
+          );
+        }
+        return;
+      }
+    }
+  }
+}

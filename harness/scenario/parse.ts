@@ -1,0 +1,489 @@
+/**
+ * `*.scenario.yml` → {@linkcode Scenario}. Every key is checked: an unknown one is an error naming the file, the
+ * line and the keys allowed there; node, pod and link names are checked against the topology. Pure.
+ *
+ * @module
+ */
+import { InputError, type Problem } from "../topology/errors.ts";
+import { parseSource, type SourceDoc } from "../topology/source.ts";
+import type { Topology } from "../topology/model.ts";
+import type { Action, Expect, Fault, PingSpec, Scenario, Step } from "./model.ts";
+
+type Obj = Record<string, unknown>;
+type Path = (string | number)[];
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const STEP_KINDS = [
+  "wait",
+  "sleep",
+  "connectivity",
+  "mtu",
+  "ping",
+  "capture",
+  "kernel",
+  "leases",
+  "agent-log",
+  "fault",
+  "throughput",
+] as const;
+const STEP_COMMON = ["name", "timeout", "critical", "expect"];
+
+/**
+ * Parses a duration: `500ms`, `30s`, `2m`, or a number of seconds.
+ *
+ * @param v the value
+ * @returns milliseconds, or undefined when it is not a duration
+ */
+export function parseDuration(v: unknown): number | undefined {
+  if (typeof v === "number" && v >= 0) return v * 1000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(String(v).trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000;
+}
+
+class Reader {
+  readonly problems: Problem[] = [];
+  constructor(readonly doc: SourceDoc, readonly topo: Topology) {}
+
+  fail(path: Path, message: string, key = false): undefined {
+    this.problems.push(this.doc.problem(path, message, { key }));
+    return undefined;
+  }
+
+  obj(v: unknown, path: Path, allowed: readonly string[], required: readonly string[] = []): Obj | undefined {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      return this.fail(path, `must be a mapping with keys ${allowed.join(", ")}`);
+    }
+    const o = v as Obj;
+    for (const k of Object.keys(o)) {
+      if (!allowed.includes(k)) {
+        this.fail([...path, k], `unknown key "${k}"; allowed here: ${allowed.join(", ")}`, true);
+      }
+    }
+    for (const k of required) if (!(k in o)) this.fail(path, `missing key "${k}"`);
+    return o;
+  }
+
+  int(v: unknown, path: Path, min = 0): number | undefined {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      return this.fail(path, `must be a whole number ≥ ${min}`);
+    }
+    return v;
+  }
+
+  duration(v: unknown, path: Path): number | undefined {
+    const d = parseDuration(v);
+    if (d === undefined) {
+      return this.fail(path, `must be a duration like 500ms, 30s or 2m, not ${JSON.stringify(v)}`);
+    }
+    return d;
+  }
+
+  node(v: unknown, path: Path, role?: string): string | undefined {
+    const name = String(v);
+    const n = this.topo.nodes.find((x) => x.name === name);
+    if (!n) {
+      return this.fail(
+        path,
+        `node "${name}" is not in the topology (${this.topo.nodes.map((x) => x.name).join(", ")})`,
+      );
+    }
+    if (role && n.role !== role) return this.fail(path, `node "${name}" is a ${n.role}, not a ${role}`);
+    return name;
+  }
+
+  link(v: unknown, path: Path): { node: string; iface: string } | undefined {
+    const m = /^([^:]+):(.+)$/.exec(String(v));
+    if (!m) return this.fail(path, `must be "node:interface", not ${JSON.stringify(v)}`);
+    const node = this.node(m[1], path);
+    if (!node) return undefined;
+    const spec = this.topo.nodes.find((x) => x.name === node)!;
+    if (!spec.interfaces.includes(m[2]!)) {
+      return this.fail(
+        path,
+        `${node} has no link interface "${m[2]}" (it has ${spec.interfaces.join(", ")})`,
+      );
+    }
+    return { node, iface: m[2]! };
+  }
+
+  /** A pod `node/pN` (checked against pods per node) or a node name (a node as ping source). */
+  endpoint(v: unknown, path: Path, pods: number, allowNode: boolean): string | undefined {
+    const s = String(v);
+    const m = /^([^/]+)\/p(\d+)$/.exec(s);
+    if (m) {
+      const node = this.node(m[1], path, "node");
+      if (!node) return undefined;
+      if (Number(m[2]) < 1 || Number(m[2]) > pods) {
+        return this.fail(path, `pod "${s}" does not exist: nodes have ${pods} pods`);
+      }
+      return s;
+    }
+    if (allowNode && this.node(s, path)) return s;
+    return allowNode ? undefined : this.fail(path, `must be a pod "node/pN", not ${JSON.stringify(v)}`);
+  }
+
+  ping(v: unknown, path: Path, pods: number): PingSpec | undefined {
+    const o = this.obj(v, path, ["from", "to", "count", "size", "dont-fragment"], ["from", "to"]);
+    if (!o) return undefined;
+    const from = this.endpoint(o["from"], [...path, "from"], pods, true);
+    const to = this.endpoint(o["to"], [...path, "to"], pods, false);
+    const count = o["count"] === undefined ? 3 : this.int(o["count"], [...path, "count"], 1);
+    const size = o["size"] === undefined ? undefined : this.int(o["size"], [...path, "size"], 0);
+    if (!from || !to || count === undefined) return undefined;
+    return {
+      from,
+      to,
+      count,
+      ...(size !== undefined ? { size } : {}),
+      dontFragment: o["dont-fragment"] === true,
+    };
+  }
+}
+
+function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
+  const o = r.obj(v, path, [
+    "link",
+    "set",
+    "mtu",
+    "netem",
+    "agent",
+    "action",
+    "signal",
+    "restart-after",
+    "etcd",
+    "lease",
+    "node",
+  ]);
+  if (!o) return undefined;
+  if ("link" in o) {
+    const l = r.link(o["link"], [...path, "link"]);
+    if (!l) return undefined;
+    if (o["set"] === "down" || o["set"] === "up") return { kind: "link", ...l, set: o["set"] };
+    if (o["mtu"] !== undefined) {
+      const mtu = r.int(o["mtu"], [...path, "mtu"], 68);
+      return mtu === undefined ? undefined : { kind: "link-mtu", ...l, mtu };
+    }
+    if (o["netem"] !== undefined) {
+      if (o["netem"] === "reset") return { kind: "netem", ...l, reset: true };
+      const n = r.obj(o["netem"], [...path, "netem"], ["delay", "loss"]);
+      if (!n) return undefined;
+      const delayMs = n["delay"] === undefined
+        ? undefined
+        : r.duration(n["delay"], [...path, "netem", "delay"]);
+      const lossPct = n["loss"] === undefined ? undefined : Number(n["loss"]);
+      return {
+        kind: "netem",
+        ...l,
+        reset: false,
+        ...(delayMs !== undefined ? { delayMs } : {}),
+        ...(lossPct !== undefined ? { lossPct } : {}),
+      };
+    }
+    return r.fail(path, `a link fault needs one of set: down|up, mtu: N, netem: {delay, loss} | reset`);
+  }
+  if ("agent" in o) {
+    const node = r.node(o["agent"], [...path, "agent"], "node");
+    const action = String(o["action"] ?? "restart");
+    if (!["kill", "stop", "start", "restart"].includes(action)) {
+      return r.fail([...path, "action"], `must be kill, stop, start or restart`);
+    }
+    const signal = `SIG${String(o["signal"] ?? (action === "kill" ? "KILL" : "TERM")).replace(/^SIG/, "")}`;
+    const restartAfterMs = o["restart-after"] === undefined
+      ? undefined
+      : r.duration(o["restart-after"], [...path, "restart-after"]);
+    if (!node) return undefined;
+    return {
+      kind: "agent",
+      node,
+      action: action as "kill",
+      signal: signal as Deno.Signal,
+      ...(restartAfterMs !== undefined ? { restartAfterMs } : {}),
+    };
+  }
+  if ("etcd" in o) {
+    if (o["etcd"] !== "stop" && o["etcd"] !== "start") {
+      return r.fail([...path, "etcd"], "must be stop or start");
+    }
+    return { kind: "etcd", action: o["etcd"] };
+  }
+  if ("lease" in o) {
+    if (o["lease"] !== "delete") return r.fail([...path, "lease"], "must be delete");
+    const node = r.node(o["node"], [...path, "node"], "node");
+    return node ? { kind: "lease-delete", node } : undefined;
+  }
+  return r.fail(path, "a fault needs one of link, agent, etcd, lease");
+}
+
+function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | undefined {
+  if (v === undefined) return {};
+  if (kind === "ping") {
+    if (v !== "success" && v !== "failure") return r.fail(path, `must be success or failure`);
+    return { success: v === "success" };
+  }
+  if (kind === "kernel") {
+    if (v !== "desired") return r.fail(path, `must be desired (the routes the leases call for)`);
+    return { kernel: "desired" };
+  }
+  const allowed: Record<string, string[]> = {
+    capture: ["vxlan", "udp", "plain-pod-traffic", "unencapsulated-pod-traffic"],
+    leases: ["count", "distinct"],
+    fault: ["recovers-within", "same-subnet"],
+  };
+  const o = r.obj(v, path, allowed[kind] ?? []);
+  if (!o) return undefined;
+  const out: Record<string, unknown> = {};
+  if (o["vxlan"] !== undefined) {
+    const x = r.obj(o["vxlan"], [...path, "vxlan"], ["vni", "port", "min"]);
+    if (x) {
+      out["vxlan"] = {
+        ...(x["vni"] !== undefined ? { vni: Number(x["vni"]) } : {}),
+        port: Number(x["port"] ?? 8472),
+        min: Number(x["min"] ?? 1),
+      };
+    }
+  }
+  if (o["udp"] !== undefined) {
+    const x = r.obj(o["udp"], [...path, "udp"], ["port", "min"]);
+    if (x) out["udp"] = { port: Number(x["port"] ?? 8285), min: Number(x["min"] ?? 1) };
+  }
+  if (o["plain-pod-traffic"] !== undefined) {
+    const x = r.obj(o["plain-pod-traffic"], [...path, "plain-pod-traffic"], ["min"]);
+    if (x) out["plainPodTraffic"] = { min: Number(x["min"] ?? 1) };
+  }
+  if (o["unencapsulated-pod-traffic"] !== undefined) {
+    out["unencapsulatedPodTraffic"] = r.int(o["unencapsulated-pod-traffic"], [
+      ...path,
+      "unencapsulated-pod-traffic",
+    ]);
+  }
+  if (o["count"] !== undefined) out["count"] = r.int(o["count"], [...path, "count"]);
+  if (o["distinct"] !== undefined) out["distinct"] = o["distinct"] === true;
+  if (o["recovers-within"] !== undefined) {
+    out["recoversWithinMs"] = r.duration(o["recovers-within"], [...path, "recovers-within"]);
+  }
+  if (o["same-subnet"] !== undefined) out["sameSubnet"] = o["same-subnet"] === true;
+  return out as Expect;
+}
+
+/**
+ * Parses a scenario file against its topology.
+ *
+ * @param file the scenario file (for messages)
+ * @param text its contents
+ * @param topo the resolved topology it runs on
+ * @returns the scenario
+ * @throws {InputError} listing every problem with file, line and field
+ */
+export function parseScenario(file: string, text: string, topo: Topology): Scenario {
+  const doc = parseSource(file, text);
+  if (doc.problems.length) throw new InputError("scenario", doc.problems);
+  const r = new Reader(doc, topo);
+  const root = r.obj(doc.value, [], ["description", "network", "pods", "defer-agents", "defaults", "steps"], [
+    "network",
+    "steps",
+  ]);
+  if (!root) throw new InputError("scenario", r.problems);
+  const net = r.obj(root["network"], ["network"], [
+    "Network",
+    "SubnetLen",
+    "SubnetMin",
+    "SubnetMax",
+    "EnableIPv4",
+    "EnableIPv6",
+    "IPv6Network",
+    "Backend",
+  ], ["Network"]);
+  const backendObj = (net?.["Backend"] ?? { Type: "vxlan" }) as Obj;
+  const backend = String(backendObj["Type"] ?? "vxlan");
+  if (!["vxlan", "host-gw", "udp"].includes(backend)) {
+    r.fail(["network", "Backend", "Type"], `must be vxlan, host-gw or udp`);
+  }
+  const pods = root["pods"] === undefined ? { "per-node": 2 } : r.obj(root["pods"], ["pods"], ["per-node"]);
+  const podsPerNode = r.int(pods?.["per-node"] ?? 2, ["pods", "per-node"], 0) ?? 2;
+  const defaults = root["defaults"] === undefined
+    ? {}
+    : r.obj(root["defaults"], ["defaults"], ["timeout"]) ?? {};
+  const defaultTimeout = defaults["timeout"] === undefined
+    ? DEFAULT_TIMEOUT_MS
+    : r.duration(defaults["timeout"], ["defaults", "timeout"]) ?? DEFAULT_TIMEOUT_MS;
+  const deferAgents: string[] = [];
+  for (const [i, n] of ((root["defer-agents"] ?? []) as unknown[]).entries()) {
+    const node = r.node(n, ["defer-agents", i], "node");
+    if (node) deferAgents.push(node);
+  }
+  const steps: Step[] = [];
+  const rawSteps = root["steps"];
+  if (!Array.isArray(rawSteps)) r.fail(["steps"], "must be a list of steps");
+  for (const [i, raw] of (Array.isArray(rawSteps) ? rawSteps : []).entries()) {
+    const path: Path = ["steps", i];
+    const o = r.obj(raw, path, [...STEP_KINDS, ...STEP_COMMON]);
+    if (!o) continue;
+    const kinds = STEP_KINDS.filter((k) => k in o);
+    if (kinds.length !== 1) {
+      r.fail(
+        path,
+        kinds.length
+          ? `a step does one thing; found ${kinds.join(" and ")}`
+          : `a step needs one of ${STEP_KINDS.join(", ")}`,
+      );
+      continue;
+    }
+    const kind = kinds[0]!;
+    const v = o[kind];
+    const p: Path = [...path, kind];
+    let action: Action | undefined;
+    switch (kind) {
+      case "wait":
+        action = v === "agents-ready"
+          ? { kind: "wait", what: "agents-ready" }
+          : r.fail(p, `must be agents-ready`);
+        break;
+      case "sleep": {
+        const ms = r.duration(v, p);
+        action = ms === undefined ? undefined : { kind: "sleep", ms };
+        break;
+      }
+      case "connectivity": {
+        if (v === "all-pods") action = { kind: "connectivity", scope: "all-pods", overrides: {} };
+        else {
+          const c = r.obj(v, p, ["scope", "override"]);
+          const overrides: Record<string, boolean> = {};
+          for (const [cell, verdict] of Object.entries((c?.["override"] ?? {}) as Obj)) {
+            if (verdict !== "pass" && verdict !== "fail") {
+              r.fail([...p, "override", cell], "must be pass or fail");
+            }
+            overrides[cell] = verdict === "pass";
+          }
+          action = c ? { kind: "connectivity", scope: "all-pods", overrides } : undefined;
+        }
+        break;
+      }
+      case "mtu":
+        action = v === "all-pod-paths"
+          ? { kind: "mtu", scope: "all-pod-paths" }
+          : r.fail(p, `must be all-pod-paths`);
+        break;
+      case "ping": {
+        const ping = r.ping(v, p, podsPerNode);
+        action = ping ? { kind: "ping", ping } : undefined;
+        break;
+      }
+      case "capture": {
+        const c = r.obj(v, p, ["link", "during"], ["link", "during"]);
+        const l = c ? r.link(c["link"], [...p, "link"]) : undefined;
+        const d = c ? r.obj(c["during"], [...p, "during"], ["ping"], ["ping"]) : undefined;
+        const ping = d ? r.ping(d["ping"], [...p, "during", "ping"], podsPerNode) : undefined;
+        action = l && ping ? { kind: "capture", node: l.node, iface: l.iface, during: ping } : undefined;
+        break;
+      }
+      case "kernel": {
+        const k = r.obj(v, p, ["node"], ["node"]);
+        const node = k ? r.node(k["node"], [...p, "node"], "node") : undefined;
+        action = node ? { kind: "kernel", node } : undefined;
+        break;
+      }
+      case "leases":
+        action = { kind: "leases" };
+        break;
+      case "agent-log": {
+        const a = r.obj(v, p, ["node", "matches"], ["node", "matches"]);
+        const node = a ? r.node(a["node"], [...p, "node"], "node") : undefined;
+        try {
+          if (a) new RegExp(String(a["matches"]));
+        } catch (error) {
+          r.fail([...p, "matches"], `not a valid regular expression: ${(error as Error).message}`);
+        }
+        action = node && a ? { kind: "agent-log", node, pattern: String(a["matches"]) } : undefined;
+        break;
+      }
+      case "fault": {
+        const fault = parseFault(r, v, p);
+        action = fault ? { kind: "fault", fault } : undefined;
+        break;
+      }
+      case "throughput": {
+        const t = r.obj(v, p, ["from", "to", "seconds"], ["from", "to"]);
+        const from = t ? r.endpoint(t["from"], [...p, "from"], podsPerNode, false) : undefined;
+        const to = t ? r.endpoint(t["to"], [...p, "to"], podsPerNode, false) : undefined;
+        action = from && to
+          ? { kind: "throughput", from, to, seconds: Number(t?.["seconds"] ?? 2) }
+          : undefined;
+        break;
+      }
+    }
+    const expect = parseExpect(r, kind, o["expect"], [...path, "expect"]);
+    const timeoutMs = o["timeout"] === undefined
+      ? defaultTimeout
+      : r.duration(o["timeout"], [...path, "timeout"]);
+    if (!action || !expect || timeoutMs === undefined) continue;
+    steps.push({
+      index: i + 1,
+      name: o["name"] === undefined ? describeAction(action) : String(o["name"]),
+      ...doc.locate(path),
+      action,
+      expect,
+      timeoutMs,
+      critical: o["critical"] === true,
+    });
+  }
+  if (r.problems.length) throw new InputError("scenario", r.problems);
+  return {
+    file,
+    description: String(root["description"] ?? ""),
+    network: JSON.stringify(net),
+    backend,
+    directRouting: backendObj["DirectRouting"] === true,
+    vni: Number(backendObj["VNI"] ?? 1),
+    port: Number(backendObj["Port"] ?? (backend === "udp" ? 8285 : 8472)),
+    podsPerNode,
+    deferAgents,
+    steps,
+  };
+}
+
+/** A short name for a step without one. */
+export function describeAction(a: Action): string {
+  switch (a.kind) {
+    case "wait":
+      return `wait ${a.what}`;
+    case "sleep":
+      return `sleep ${a.ms} ms`;
+    case "connectivity":
+      return "connectivity matrix (all pods)";
+    case "mtu":
+      return "MTU on every cross-node pod path";
+    case "ping":
+      return `ping ${a.ping.from} -> ${a.ping.to}${a.ping.size !== undefined ? ` size ${a.ping.size}` : ""}${
+        a.ping.dontFragment ? " DF" : ""
+      }`;
+    case "capture":
+      return `capture on ${a.node}:${a.iface} during ping ${a.during.from} -> ${a.during.to}`;
+    case "kernel":
+      return `kernel routes on ${a.node}`;
+    case "leases":
+      return "leases in etcd";
+    case "agent-log":
+      return `${a.node}'s agent log matches /${a.pattern}/`;
+    case "throughput":
+      return `iperf3 ${a.from} -> ${a.to}`;
+    case "fault": {
+      const f = a.fault;
+      switch (f.kind) {
+        case "link":
+          return `link ${f.node}:${f.iface} ${f.set}`;
+        case "link-mtu":
+          return `link ${f.node}:${f.iface} mtu ${f.mtu}`;
+        case "netem":
+          return f.reset ? `netem reset on ${f.node}:${f.iface}` : `netem on ${f.node}:${f.iface}`;
+        case "agent":
+          return `${f.action} ${f.node}'s agent${f.action === "kill" ? ` (${f.signal})` : ""}`;
+        case "etcd":
+          return `etcd ${f.action}`;
+        case "lease-delete":
+          return `delete ${f.node}'s lease`;
+      }
+    }
+  }
+}

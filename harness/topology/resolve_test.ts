@@ -1,0 +1,109 @@
+import { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows } from "node:assert/strict";
+import {
+  expandEnv,
+  InputError,
+  longName,
+  parseSource,
+  resolveTopology,
+  shellSplit,
+  validateSchema,
+} from "./mod.ts";
+
+const GOOD = `name: t1
+topology:
+  defaults: {kind: linux, cmd: sleep infinity, labels: {flannel-lab.role: node}, exec: [ip link set lo up]}
+  groups:
+    g: {exec: [ip addr add 10.0.0.1/24 dev eth1]}
+  nodes:
+    etcd: {labels: {flannel-lab.role: etcd}, exec: [ip addr add 10.0.0.9/24 dev eth1]}
+    n1: {group: g}
+  links:
+    - endpoints: ["n1:eth1", "etcd:eth1"]
+`;
+
+function problemsOf(text: string): string {
+  try {
+    resolveTopology("/x/t.clab.yml", text);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return error.message;
+  }
+  throw new Error("expected an InputError");
+}
+
+Deno.test("resolveTopology applies defaults, groups and containerlab's default MTU", () => {
+  const t = resolveTopology("/x/t.clab.yml", GOOD);
+  const n1 = t.nodes.find((n) => n.name === "n1")!;
+  assertEquals(n1.role, "node");
+  assertEquals(n1.execLines, ["ip link set lo up", "ip addr add 10.0.0.1/24 dev eth1"]);
+  assertEquals(n1.agentIface, "eth1");
+  assertEquals(t.links[0]!.mtu, 9500);
+  assertEquals(t.nodes.find((n) => n.name === "etcd")!.etcdAddress, "10.0.0.9");
+  assertEquals(longName(t, "n1"), "clab-t1-n1");
+});
+
+Deno.test("resolveTopology names file, line and field of an unknown node key", () => {
+  const msg = problemsOf(GOOD.replace("n1: {group: g}", "n1: {group: g}\n    n2: {bogus: 1}"));
+  assert(msg.includes("/x/t.clab.yml:9:") && msg.includes("bogus"), msg);
+});
+
+Deno.test("resolveTopology refuses what the netns runtime cannot honour", () => {
+  assert(problemsOf(GOOD.replace("n1: {group: g}", "n1: {group: g, binds: [a:b]}")).includes("binds"));
+  assert(problemsOf(GOOD.replace("n1: {group: g}", "n1: {group: g, kind: bridge}")).includes("switch"));
+  assert(problemsOf(GOOD.replace('"n1:eth1"', '"host:veth9"')).includes("outside the lab"));
+  assert(problemsOf(GOOD.replace('"n1:eth1"', '"n1:eth0"')).includes("management interface"));
+  assert(problemsOf(GOOD.replace("sleep infinity", "nginx")).includes("no main process"));
+  assert(problemsOf(GOOD.replace("name: t1", "name: t1\n{{ .x }}")).includes("templates"));
+});
+
+Deno.test("resolveTopology checks roles: routers must forward, one etcd", () => {
+  const r = GOOD.replace("n1: {group: g}", "n1: {group: g}\n    r1: {labels: {flannel-lab.role: router}}");
+  assert(problemsOf(r).includes("ip_forward"));
+  assert(problemsOf(GOOD.replace("flannel-lab.role: etcd", "flannel-lab.role: node")).includes("etcd"));
+  assert(
+    problemsOf(GOOD.replace("flannel-lab.role: etcd", "flannel-lab.rol: etcd")).includes("unknown label"),
+  );
+});
+
+Deno.test("extended veth links keep MTU and MAC", () => {
+  const t = resolveTopology(
+    "/x/t.clab.yml",
+    GOOD.replace(
+      '- endpoints: ["n1:eth1", "etcd:eth1"]',
+      "- type: veth\n      mtu: 1500\n      endpoints: [{node: n1, interface: eth1, mac: AA:C1:AB:00:00:01}, {node: etcd, interface: eth1}]",
+    ),
+  );
+  assertEquals(t.links[0]!.mtu, 1500);
+  assertEquals(t.links[0]!.a.mac, "aa:c1:ab:00:00:01");
+});
+
+Deno.test("schema errors point at the link's real mistake", () => {
+  const doc = parseSource(
+    "f.yml",
+    GOOD.replace(
+      '- endpoints: ["n1:eth1", "etcd:eth1"]',
+      '- endpoints: ["n1:eth1", "etcd:eth1"]\n      bogus: 1',
+    ),
+  );
+  const p = validateSchema(doc);
+  assert(p.some((x) => x.message.includes('"bogus"') && x.line === 11), JSON.stringify(p));
+});
+
+Deno.test("every shipped topology validates against containerlab's schema and resolves", async () => {
+  const dir = new URL("../../topologies/", import.meta.url);
+  let count = 0;
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith(".clab.yml")) continue;
+    const text = await Deno.readTextFile(new URL(e.name, dir));
+    assertEquals(validateSchema(parseSource(e.name, text)), [], e.name);
+    resolveTopology(`/t/${e.name}`, text);
+    count++;
+  }
+  assert(count >= 6);
+});
+
+Deno.test("shellSplit and expandEnv behave like containerlab's", () => {
+  assertEquals(shellSplit(`bash -c 'echo "a b"' x\\ y`), ["bash", "-c", `echo "a b"`, "x y"]);
+  assertThrows(() => shellSplit("echo 'a"), SyntaxError);
+  assertEquals(expandEnv("$A ${B:-d} $C ${A}", { A: "1" }), "1 d $C 1");
+});

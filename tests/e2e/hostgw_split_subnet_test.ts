@@ -1,0 +1,13 @@
+import { ok as assert } from "node:assert/strict";
+import { runTopology } from "./_run.ts";
+
+Deno.test({
+  name: "e2e: hostgw-split-subnet passes its scenario through the netns runtime and leaves nothing behind",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const r = await runTopology("hostgw-split-subnet");
+    assert(r.code === 0, r.out);
+    assert(r.junit.includes('failures="0"'), r.junit);
+  },
+});
