@@ -29,6 +29,38 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "start etcd and two agents in throwaway network namespaces, show their leases, clean up",
     load: async () => (await import("./harness/demo.ts")).main,
   },
+  up: {
+    summary: "deploy a containerlab topology's nodes and links (alias: deploy)",
+    load: async () => (await import("./harness/cli.ts")).upMain,
+  },
+  deploy: {
+    summary: "same as up",
+    load: async () => (await import("./harness/cli.ts")).upMain,
+  },
+  down: {
+    summary: "remove a lab and any leftovers of it (alias: destroy)",
+    load: async () => (await import("./harness/cli.ts")).downMain,
+  },
+  destroy: {
+    summary: "same as down",
+    load: async () => (await import("./harness/cli.ts")).downMain,
+  },
+  test: {
+    summary: "stand a topology up, run its scenario, report, tear it all down",
+    load: async () => (await import("./harness/cli.ts")).testMain,
+  },
+  inspect: {
+    summary: "show running labs (table or JSON)",
+    load: async () => (await import("./harness/cli.ts")).inspectMain,
+  },
+  exec: {
+    summary: "run a command inside a lab node: exec TOPOLOGY NODE -- CMD",
+    load: async () => (await import("./harness/cli.ts")).execMain,
+  },
+  doctor: {
+    summary: "check this host: privileges, kernel features, tools, leftovers",
+    load: async () => (await import("./harness/cli.ts")).doctorMain,
+  },
 };
 
 function usage(): string {

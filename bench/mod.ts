@@ -8,6 +8,7 @@
  * @module
  */
 import { netlinkBenchmark } from "./netlink_bench.ts";
+import { dataplaneBenchmark } from "./dataplane_bench.ts";
 
 /** What a benchmark returns: a table for people and data for machines. */
 export interface BenchReport {
@@ -29,7 +30,7 @@ export interface Benchmark {
 }
 
 /** The registered benchmarks. */
-export const BENCHMARKS: readonly Benchmark[] = [netlinkBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [netlinkBenchmark, dataplaneBenchmark];
 
 /**
  * Formats a report as a Markdown table with its notes.

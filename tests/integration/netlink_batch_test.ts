@@ -78,7 +78,7 @@ Deno.test("batch: 5,000 routes, ARP and FDB entries in one call all installed an
   assert.equal(
     results.filter((r) => r.ok).length,
     15000,
-    results.find((r) => !r.ok && r.error.message)?.toString(),
+    results.find((r) => !r.ok && r.error.message)?.toString() ?? "",
   );
   const routes = await nl.route.list({ family: AF_INET, oif: eth });
   assert.equal(routes.filter((r) => r.gateway === "10.255.0.2").length, 5000);

@@ -1,0 +1,92 @@
+/**
+ * The desired kernel state of a route-based backend, as plain data (pure): the routes, ARP entries and FDB
+ * entries that should exist on our devices, each tagged with the peer lease it serves, plus what became of
+ * every peer lease (programmed, ignored, or in error and why).
+ *
+ * Addresses are text as the netlink layer takes them ("10.42.7.0", "10.42.7.0/24"), MACs lower-case colon
+ * form, devices ifindex numbers.
+ *
+ * @module
+ */
+import type { PeerState } from "./backend.ts";
+
+/** A route in the main table that should exist. */
+export interface DesiredRoute {
+  readonly dst: string;
+  readonly gateway: string;
+  readonly oif: number;
+  readonly onlink: boolean;
+  /** The lease key (`10.42.7.0-24`) this entry serves. */
+  readonly peer: string;
+}
+
+/** A permanent ARP entry that should exist. */
+export interface DesiredNeigh {
+  readonly index: number;
+  readonly dst: string;
+  readonly lladdr: string;
+  readonly peer: string;
+}
+
+/** A permanent `self` FDB entry (vxlan remote) that should exist. */
+export interface DesiredFdb {
+  readonly index: number;
+  readonly lladdr: string;
+  readonly dst: string;
+  readonly peer: string;
+}
+
+/** Everything a backend wants in the kernel for one lease snapshot. */
+export interface DesiredState {
+  readonly routes: readonly DesiredRoute[];
+  readonly neighs: readonly DesiredNeigh[];
+  readonly fdbs: readonly DesiredFdb[];
+  /** Every remote lease of the snapshot, keyed by lease key, with what the plan made of it. */
+  readonly peers: ReadonlyMap<string, PeerState>;
+}
+
+/**
+ * How the kernel reaches a peer's PublicIP, resolved before planning (`ip route get`): directly on an
+ * interface, through a gateway, or not at all.
+ */
+export type PeerReach =
+  | { readonly kind: "direct"; readonly oif: number }
+  | { readonly kind: "gateway"; readonly oif: number; readonly gateway: string }
+  | { readonly kind: "unreachable"; readonly reason: string };
+
+/** Looks a PublicIP up in the resolved reachability; `undefined` when it was not resolved. */
+export type ReachLookup = (publicIp: string) => PeerReach | undefined;
+
+/**
+ * Parses a VTEP MAC the way Go's `net.ParseMAC` accepts a 6-byte one (`:`, `-` or `.` forms) and returns it
+ * in lower-case colon form, or `undefined` when it is not one.
+ *
+ * @example
+ * ```ts
+ * import { normalizeMac } from "./desired.ts";
+ * normalizeMac("72-24-08-C1-71-25"); // "72:24:08:c1:71:25"
+ * ```
+ */
+export function normalizeMac(text: unknown): string | undefined {
+  if (typeof text !== "string") return undefined;
+  let hex: string | undefined;
+  if (/^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/.test(text)) {
+    hex = text.replace(/[:-]/g, "");
+  } else if (/^[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}$/.test(text)) {
+    hex = text.replace(/\./g, "");
+  }
+  if (!hex) return undefined;
+  return hex.toLowerCase().match(/../g)!.join(":");
+}
+
+/** A route's identity in the main table, for diffing (our routes carry no metric). */
+export function routeKey(r: { readonly dst: string; readonly priority?: number | undefined }): string {
+  return `${r.dst}#${r.priority ?? 0}`;
+}
+
+/** An FDB entry's identity: one remote of one MAC. */
+export function fdbKey(
+  f: { readonly lladdr?: string | undefined; readonly dst?: string | undefined },
+): string {
+  return `${f.lladdr} ${f.dst}`;
+}

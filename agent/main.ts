@@ -1,0 +1,65 @@
+/**
+ * `flannel-lab agent`: flanneld's command line (flags and FLANNELD_* variables) around the daemon.
+ *
+ * @module
+ */
+import { createLogger } from "../cli/log.ts";
+import { eprintln } from "../cli/output.ts";
+import { VERSION } from "../cli/version.ts";
+import { runDaemon, runTeardown } from "./daemon.ts";
+import { agentUsage, parseAgentFlags } from "./flags.ts";
+import { readHostView } from "./host_view.ts";
+import { Netlink } from "./netlink/mod.ts";
+
+/** Runs the agent; resolves with the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const flags = parseAgentFlags(args, Deno.env.toObject());
+  if (flags.help) {
+    eprintln(agentUsage());
+    return 0;
+  }
+  if (flags.version) {
+    // flanneld prints its version to stderr.
+    eprintln(VERSION);
+    return 0;
+  }
+  const logger = createLogger({ verbosity: flags.v, component: "agent" });
+  if (flags.teardown) {
+    await using nl = await Netlink.open();
+    return await runTeardown(flags, { logger, nl });
+  }
+  logger.info("Starting flannel-lab agent", {
+    version: VERSION,
+    etcdEndpoints: flags.etcdEndpoints.join(","),
+    etcdPrefix: flags.etcdPrefix,
+    iface: flags.iface.join(",") || undefined,
+    subnetFile: flags.subnetFile,
+    ipMasq: flags.ipMasq,
+    // Unlike flanneld, never log the etcd password.
+    etcdPassword: flags.etcdPassword ? "<set>" : undefined,
+  });
+
+  const controller = new AbortController();
+  const onSignal = (signal: Deno.Signal) => () => {
+    logger.info(`Received ${signal}; shutting down`);
+    controller.abort(new Error(signal));
+  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  try {
+    await using nl = await Netlink.open();
+    return await runDaemon(
+      flags,
+      { logger, nl, readHostView: (canReach) => readHostView(nl, canReach) },
+      controller.signal,
+    );
+  } catch (error) {
+    if (controller.signal.aborted) {
+      logger.info("Exiting cleanly");
+      return 0;
+    }
+    throw error;
+  } finally {
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  }
+}
