@@ -17,6 +17,7 @@ import { buildDelegateConfig, renderDelegateConfig } from "../agent/cni/delegate
 import { installPlugin } from "../agent/cni/install.ts";
 import { parseFlannelNetConf } from "../agent/cni/netconf.ts";
 import { parseSubnetEnv } from "../agent/cni/subnet_env.ts";
+import type { Benchmark, BenchReport } from "./mod.ts";
 import { Netns } from "../harness/netns.ts";
 import { run } from "../harness/process.ts";
 import { tempDir, uniqueName } from "../tests/helpers/tmpdir.ts";
@@ -210,6 +211,31 @@ export async function cniBench(options: CniBenchOptions = {}): Promise<CniBenchR
 async function measureWarmup(bin: string, stdin: string): Promise<void> {
   await run([`${bin}/flannel`], { stdin, env: { CNI_COMMAND: "VERSION" }, check: false });
 }
+
+/** The CNI benchmark for `deno task bench`: a row per variant, ratios to the bridge plugin (the floor). */
+export const cniBenchmark: Benchmark = {
+  name: "cni",
+  async run(): Promise<BenchReport> {
+    const result = await cniBench({ pods: 50, upstream: Deno.env.get("FLANNEL_UPSTREAM_CNI") });
+    const rows = Object.entries(result.variants).map(([name, v]) => [
+      name,
+      v.add.p50,
+      v.add.p99,
+      v.del.p50,
+      v.del.p99,
+    ]);
+    const ratioNotes = Object.entries(result.ratios).map(([k, r]) =>
+      `${k}: ` + Object.entries(r).map(([m, x]) => `${m} ${x}`).join(", ")
+    );
+    return {
+      title: `CNI ADD/DEL latency, ${result.pods} pods (ms)`,
+      columns: ["plugin", "ADD p50", "ADD p99", "DEL p50", "DEL p99"],
+      rows,
+      notes: [...ratioNotes, ...result.notes],
+      data: result,
+    };
+  },
+};
 
 if (import.meta.main) {
   const { values } = parseArgs({

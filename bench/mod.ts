@@ -9,6 +9,8 @@
  */
 import { netlinkBenchmark } from "./netlink_bench.ts";
 import { dataplaneBenchmark } from "./dataplane_bench.ts";
+import { cniBenchmark } from "./cni_bench.ts";
+import { udpBenchmark } from "./udp_bench.ts";
 
 /** What a benchmark returns: a table for people and data for machines. */
 export interface BenchReport {
@@ -30,7 +32,12 @@ export interface Benchmark {
 }
 
 /** The registered benchmarks. */
-export const BENCHMARKS: readonly Benchmark[] = [netlinkBenchmark, dataplaneBenchmark];
+export const BENCHMARKS: readonly Benchmark[] = [
+  netlinkBenchmark,
+  dataplaneBenchmark,
+  cniBenchmark,
+  udpBenchmark,
+];
 
 /**
  * Formats a report as a Markdown table with its notes.
