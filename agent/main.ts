@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { UserError } from "../cli/errors.ts";
 import { createLogger } from "../cli/log.ts";
 import { eprintln } from "../cli/output.ts";
 import { VERSION } from "../cli/version.ts";
@@ -22,6 +23,11 @@ export async function main(args: string[]): Promise<number> {
     // flanneld prints its version to stderr.
     eprintln(VERSION);
     return 0;
+  }
+  if (Deno.uid() !== 0) {
+    throw new UserError("The agent programs the kernel (devices, routes, firewall) and needs root", {
+      hint: "run it as root, as flanneld runs",
+    });
   }
   const logger = createLogger({ verbosity: flags.v, component: "agent" });
   if (flags.teardown) {
