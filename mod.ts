@@ -61,6 +61,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "check this host: privileges, kernel features, tools, leftovers",
     load: async () => (await import("./harness/cli.ts")).doctorMain,
   },
+  tools: {
+    summary: "install and check the upstream test tools (containerlab, flanneld, dockerd, node image)",
+    load: async () => (await import("./harness/tools/main.ts")).main,
+  },
 };
 
 function usage(): string {
