@@ -30,7 +30,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     load: async () => (await import("./harness/demo.ts")).main,
   },
   up: {
-    summary: "deploy a containerlab topology's nodes and links (alias: deploy)",
+    summary: "deploy a topology, start etcd, agents and pods, and leave them running (alias: deploy)",
     load: async () => (await import("./harness/cli.ts")).upMain,
   },
   deploy: {
@@ -38,7 +38,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     load: async () => (await import("./harness/cli.ts")).upMain,
   },
   down: {
-    summary: "remove a lab and any leftovers of it (alias: destroy)",
+    summary: "stop a lab's processes, remove it and its leftovers, also after a crash (alias: destroy)",
     load: async () => (await import("./harness/cli.ts")).downMain,
   },
   destroy: {
@@ -46,19 +46,19 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     load: async () => (await import("./harness/cli.ts")).downMain,
   },
   test: {
-    summary: "stand a topology up, run its scenario, report, tear it all down",
+    summary: "stand a topology up, run its scenario, report (JUnit, HTML), tear it all down",
     load: async () => (await import("./harness/cli.ts")).testMain,
   },
   inspect: {
-    summary: "show running labs (table or JSON)",
+    summary: "show running labs: nodes, etcd, agents (pid, alive, lease), pods (table or JSON)",
     load: async () => (await import("./harness/cli.ts")).inspectMain,
   },
   exec: {
-    summary: "run a command inside a lab node: exec TOPOLOGY NODE -- CMD",
+    summary: "run a command inside a lab node or pod: exec TOPOLOGY NODE|NODE/pN -- CMD",
     load: async () => (await import("./harness/cli.ts")).execMain,
   },
   doctor: {
-    summary: "check this host: privileges, kernel features, tools, leftovers",
+    summary: "check this host: privileges, kernel features, impairments available, tools, leftovers",
     load: async () => (await import("./harness/cli.ts")).doctorMain,
   },
   tools: {

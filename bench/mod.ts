@@ -11,6 +11,7 @@ import { netlinkBenchmark } from "./netlink_bench.ts";
 import { dataplaneBenchmark } from "./dataplane_bench.ts";
 import { cniBenchmark } from "./cni_bench.ts";
 import { udpBenchmark } from "./udp_bench.ts";
+import { harnessBenchmark } from "./harness_bench.ts";
 
 /** What a benchmark returns: a table for people and data for machines. */
 export interface BenchReport {

@@ -7,18 +7,38 @@
 import { parseArgs } from "node:util";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { eprintln, println } from "../cli/output.ts";
-import { describePlan, loadLab, runLab } from "./lab.ts";
+import { describePlan, downLab, loadLab, renameLab, runLab, type RunLabResult, upLab } from "./lab.ts";
 import { run } from "./process.ts";
 import { consoleProgress, junitXml, summaryTable } from "./report/mod.ts";
+import { htmlReport } from "./report/html.ts";
+import {
+  readResults,
+  rerunSelection,
+  stepRates,
+  type StoredResults,
+  type StoredRun,
+  storeSteps,
+  writeResults,
+} from "./report/results.ts";
 import { openRuntime, ownedNamespaces } from "./runtime/mod.ts";
-import { labDir, readTopology } from "./topology/mod.ts";
+import { labDir, readTopology, type Topology } from "./topology/mod.ts";
+import { Cluster } from "./cluster.ts";
 
 const COMMON = {
   topo: { type: "string", short: "t" },
   runtime: { type: "string", short: "r", default: "netns" },
   "lab-dir": { type: "string" },
+  name: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+async function topology(file: string, name: string | undefined): Promise<Topology> {
+  return renameLab(await readTopology(file), name);
+}
+
+function labDirFor(topo: Topology, base: string | undefined): string {
+  return labDir(topo, base ?? Deno.env.get("CLAB_LABDIR_BASE"));
+}
 
 function parse<
   T extends Record<string, { type: "string" | "boolean"; short?: string; default?: string | boolean }>,
@@ -51,59 +71,85 @@ function needRoot(): void {
   }
 }
 
-const UP = `Usage: flannel-lab up|deploy [-t] TOPOLOGY.clab.yml [--runtime netns] [--lab-dir BASE]
+const UP = `Usage: flannel-lab up|deploy [-t] TOPOLOGY.clab.yml [--scenario FILE] [--nodes-only] [--name LAB]
+                          [--runtime netns] [--lab-dir BASE]
 
-Creates the lab's nodes and links (idempotent: a lab that exists is completed, not recreated) and runs the nodes'
-exec lines. etcd, agents and pods are started by \`test\`.`;
+Deploys the lab's nodes and links, then starts etcd, the agents and the pods (network config, pods per node and
+late agents from <name>.scenario.yml) and returns, leaving them running: processes are detached, their logs and
+state (pids, pods) are in the lab directory. Then: inspect, exec NODE -- CMD, test … --rerun-failed, down.
+--nodes-only deploys nodes and links only (idempotent: a lab that exists is completed, not recreated).`;
 
 /** `up` / `deploy`. */
 export async function upMain(args: string[]): Promise<number> {
-  const { values, positionals } = parse(UP, args, COMMON);
+  const { values, positionals } = parse(UP, args, {
+    ...COMMON,
+    scenario: { type: "string", short: "s" },
+    "nodes-only": { type: "boolean" },
+  });
   if (values.help) return (println(UP), 0);
-  const topo = await readTopology(topoArg(UP, values, positionals)!);
+  const file = topoArg(UP, values, positionals)!;
+  const topo = await topology(file, values.name);
   needRoot();
   const rt = openRuntime(values.runtime);
-  const dir = labDir(topo, values["lab-dir"] ?? Deno.env.get("CLAB_LABDIR_BASE"));
-  try {
-    const d = await rt.deploy(topo, { labDir: dir });
-    println(
-      `Lab ${topo.name}: ${d.created.length} nodes created, ${d.existing.length} already there, in ${d.durationMs} ms`,
-    );
-    for (const n of topo.notes) println(`note: ${n}`);
-  } catch (error) {
-    await rt.destroy({ topology: topo });
-    throw error;
+  const dir = labDirFor(topo, values["lab-dir"]);
+  if (values["nodes-only"]) {
+    try {
+      const d = await rt.deploy(topo, { labDir: dir });
+      println(
+        `Lab ${topo.name}: ${d.created.length} nodes created, ${d.existing.length} already there, in ${d.durationMs} ms`,
+      );
+      for (const n of topo.notes) println(`note: ${n}`);
+    } catch (error) {
+      await rt.destroy({ topology: topo });
+      throw error;
+    }
+    println(renderTable(await rt.inspect({ topology: topo })));
+    return 0;
   }
-  println(renderTable(await rt.inspect({ topology: topo })));
+  const up = await upLab(file, {
+    ...(values.scenario ? { scenarioPath: values.scenario } : {}),
+    runtime: values.runtime,
+    ...(values["lab-dir"] ? { labDirBase: values["lab-dir"] } : {}),
+    ...(values.name ? { name: values.name } : {}),
+    log: (l) => println(l),
+  });
+  println(await describeCluster(up.topo, dir, values.runtime));
+  println(`lab directory (logs, state): ${up.labDir}`);
   return 0;
 }
 
-const DOWN = `Usage: flannel-lab down|destroy [-t] TOPOLOGY.clab.yml | --name LAB | --all [--cleanup]
+const DOWN = `Usage: flannel-lab down|destroy [-t] TOPOLOGY.clab.yml [--name LAB] | --all [--cleanup]
 
-Removes a lab's namespaces (and what a crashed run left of it, found by ownership marker). --cleanup also removes
-the lab directory.`;
+Stops the lab's etcd and agents (from the state file that up left, so also after a crash) and removes its
+namespaces (and what a crashed run left of it, found by ownership marker). --cleanup also removes the lab
+directory.`;
 
 /** `down` / `destroy`. */
 export async function downMain(args: string[]): Promise<number> {
   const { values, positionals } = parse(DOWN, args, {
     ...COMMON,
     all: { type: "boolean", short: "a" },
-    name: { type: "string" },
     cleanup: { type: "boolean", short: "c" },
   });
   if (values.help) return (println(DOWN), 0);
   needRoot();
   const rt = openRuntime(values.runtime);
   const file = topoArg(DOWN, values, positionals, values.all || values.name !== undefined);
-  const topo = file ? await readTopology(file) : undefined;
-  const r = await rt.destroy(values.all ? { all: true } : topo ? { topology: topo } : { lab: values.name! });
-  if (topo && values.cleanup) {
-    await Deno.remove(labDir(topo, values["lab-dir"] ?? Deno.env.get("CLAB_LABDIR_BASE")), {
-      recursive: true,
-    }).catch(() => {});
+  if (!file) {
+    const r = await rt.destroy(values.all ? { all: true } : { lab: values.name! });
+    println(
+      `Removed ${r.removed.length} namespaces in ${r.durationMs} ms${
+        r.removed.length ? `: ${r.removed.join(", ")}` : ""
+      }`,
+    );
+    return 0;
   }
+  const topo = await topology(file, values.name);
+  const dir = labDirFor(topo, values["lab-dir"]);
+  const r = await downLab(topo, { runtime: values.runtime, labDir: dir });
+  if (values.cleanup) await Deno.remove(dir, { recursive: true }).catch(() => {});
   println(
-    `Removed ${r.removed.length} namespaces in ${r.durationMs} ms${
+    `Stopped ${r.stopped} processes and removed ${r.removed.length} namespaces in ${r.durationMs} ms${
       r.removed.length ? `: ${r.removed.join(", ")}` : ""
     }`,
   );
@@ -111,11 +157,33 @@ export async function downMain(args: string[]): Promise<number> {
 }
 
 const TEST =
-  `Usage: flannel-lab test [-t] TOPOLOGY.clab.yml [--scenario FILE] [--junit FILE] [--dry-run] [--keep]
-                        [--runtime netns] [--lab-dir BASE]
+  `Usage: flannel-lab test [-t] TOPOLOGY.clab.yml [--scenario FILE] [--junit FILE] [--html FILE] [--dry-run]
+                        [--repeat N] [--rerun-failed] [--keep] [--name LAB] [--runtime netns] [--lab-dir BASE]
 
 Deploys the lab, starts etcd, agents and pods, runs the scenario (default: <name>.scenario.yml beside the
-topology), prints a summary, and removes everything. Exit code 0 only when every step held.`;
+topology), prints a summary, and removes everything. Results go to <lab dir>/results.json and a self-contained
+<lab dir>/report.html (matrix, diffs, pcap and probe links, fault timelines).
+  --repeat N       run the scenario N times; report each step's pass rate (passes after retries apart)
+  --rerun-failed   run again only the steps that failed last time (read from <lab dir>/results.json), with
+                   the waits and faults before them
+  --keep           leave the lab running afterwards (then: inspect, exec, down)
+Exit code 0 only when every step held in every run.`;
+
+function storedResults(
+  r: RunLabResult,
+  runs: StoredRun[],
+  runtime: string,
+): StoredResults {
+  return {
+    lab: r.topo.name,
+    topology: r.topo.file,
+    scenario: r.scenario.file,
+    description: r.scenario.description,
+    runtime,
+    labDir: r.labDir,
+    runs,
+  };
+}
 
 /** `test`. */
 export async function testMain(args: string[]): Promise<number> {
@@ -123,41 +191,101 @@ export async function testMain(args: string[]): Promise<number> {
     ...COMMON,
     scenario: { type: "string", short: "s" },
     junit: { type: "string" },
+    html: { type: "string" },
     "dry-run": { type: "boolean" },
     keep: { type: "boolean" },
+    repeat: { type: "string" },
+    "rerun-failed": { type: "boolean" },
   });
   if (values.help) return (println(TEST), 0);
   const file = topoArg(TEST, values, positionals)!;
+  const repeat = Number(values.repeat ?? 1);
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    throw new UsageError(`--repeat wants a whole number ≥ 1, not "${values.repeat}"`, { hint: TEST });
+  }
   if (values["dry-run"]) {
-    const { topo, scenario } = await loadLab(file, values.scenario);
-    println(
-      describePlan(topo, scenario, labDir(topo, values["lab-dir"] ?? Deno.env.get("CLAB_LABDIR_BASE"))),
-    );
+    const { topo, scenario } = await loadLab(file, values.scenario, values.name);
+    println(describePlan(topo, scenario, labDirFor(topo, values["lab-dir"])));
     return 0;
   }
-  needRoot();
-  const result = await runLab(file, {
-    ...(values.scenario ? { scenarioPath: values.scenario } : {}),
-    runtime: values.runtime,
-    ...(values["lab-dir"] ? { labDirBase: values["lab-dir"] } : {}),
-    progress: consoleProgress(),
-    log: (l) => println(`      ${l}`),
-    keep: values.keep ?? false,
-  });
-  println("");
-  println(summaryTable(result.results));
-  println(`lab directory (logs, pcaps): ${result.labDir}`);
-  if (values.junit) {
-    await Deno.writeTextFile(
-      values.junit,
-      junitXml(result.topo.name, result.results, result.timings["totalMs"] ?? 0),
+  let only: Set<number> | undefined;
+  if (values["rerun-failed"]) {
+    const { topo } = await loadLab(file, values.scenario, values.name);
+    const previous = await readResults(labDirFor(topo, values["lab-dir"]));
+    if (!previous) {
+      throw new UserError(`No previous results for lab "${topo.name}"`, {
+        hint: `run flannel-lab test first; results are kept in ${
+          labDirFor(topo, values["lab-dir"])
+        }/results.json`,
+      });
+    }
+    only = rerunSelection(previous);
+    if (!only.size) {
+      println(`Nothing to rerun: every step passed in the previous run of ${topo.name}`);
+      return 0;
+    }
+    println(
+      `Rerunning steps ${
+        [...only].sort((a, b) => a - b).join(", ")
+      } (failed last time, with the waits and faults before them)`,
     );
+  }
+  needRoot();
+  const runs: StoredRun[] = [];
+  let last: RunLabResult | undefined;
+  for (let i = 1; i <= repeat; i++) {
+    if (repeat > 1) println(`--- run ${i} of ${repeat}`);
+    const startedAt = Date.now();
+    last = await runLab(file, {
+      ...(values.scenario ? { scenarioPath: values.scenario } : {}),
+      runtime: values.runtime,
+      ...(values["lab-dir"] ? { labDirBase: values["lab-dir"] } : {}),
+      ...(values.name ? { name: values.name } : {}),
+      ...(only ? { only } : {}),
+      progress: consoleProgress(),
+      log: (l) => println(`      ${l}`),
+      keep: (values.keep ?? false) && i === repeat,
+    });
+    runs.push({
+      run: i,
+      ok: last.ok,
+      startedAt,
+      timings: last.timings,
+      steps: storeSteps(last.results, last.labDir),
+    });
+    println("");
+    println(summaryTable(last.results));
+  }
+  const r = last!;
+  const stored = storedResults(r, runs, values.runtime);
+  await writeResults(stored);
+  const html = values.html ?? `${r.labDir}/report.html`;
+  await Deno.writeTextFile(html, htmlReport(stored));
+  if (repeat > 1) {
+    const okRuns = runs.filter((x) => x.ok).length;
+    println(`\n${okRuns} of ${repeat} runs passed (${Math.round((okRuns / repeat) * 100)}%)`);
+    for (const rate of stepRates(runs)) {
+      if (rate.passed === rate.runs && !rate.passedAfterRetries) continue;
+      println(
+        `  step ${rate.index} ${rate.name}: ${rate.passed}/${rate.runs} passed${
+          rate.passedAfterRetries ? `, ${rate.passedAfterRetries} of them after retries` : ""
+        }${rate.skipped ? `, ${rate.skipped} skipped` : ""}`,
+      );
+    }
+  }
+  println(`lab directory (logs, pcaps, probes, results.json): ${r.labDir}`);
+  println(`HTML report: ${html}`);
+  if (values.junit) {
+    await Deno.writeTextFile(values.junit, junitXml(r.topo.name, r.results, r.timings["totalMs"] ?? 0));
     println(`JUnit report: ${values.junit}`);
   }
-  return result.ok ? 0 : 1;
+  return runs.every((x) => x.ok) ? 0 : 1;
 }
 
-const INSPECT = `Usage: flannel-lab inspect [-t TOPOLOGY.clab.yml | --all] [-f table|json]`;
+const INSPECT = `Usage: flannel-lab inspect [-t TOPOLOGY.clab.yml [--name LAB] | --all] [-f table|json]
+
+With a topology: its nodes, and when the cluster runs (after up or test --keep) its etcd, agents (pid, alive,
+lease) and pods (addresses).`;
 
 function renderTable(
   rows: {
@@ -171,8 +299,79 @@ function renderTable(
 ): string {
   const head = ["lab", "node", "namespace", "role", "state", "addresses"];
   const cells = rows.map((r) => [r.lab, r.node, r.longName, r.role, r.state, r.addresses.join(" ")]);
-  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  return [head, ...cells].map((c) => c.map((x, i) => x.padEnd(w[i]!)).join("  ").trimEnd()).join("\n");
+  return grid(head, cells);
+}
+
+function grid(head: string[], cells: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
+  return [head, ...cells].map((c) => c.map((x, i) => (x ?? "").padEnd(w[i]!)).join("  ").trimEnd()).join(
+    "\n",
+  );
+}
+
+/** The cluster of a running lab as data: etcd, agents (pid, alive, lease) and pods. */
+async function clusterView(topo: Topology, dir: string, runtime: string) {
+  const rt = openRuntime(runtime);
+  const c = await Cluster.attach({ runtime: rt, topo, labDir: dir });
+  if (!c) return undefined;
+  const etcd = c.etcdProcess;
+  const agents = [];
+  for (const n of c.agentNodes) {
+    const p = c.agents.get(n.name);
+    const env = await c.subnetEnv(n.name);
+    agents.push({
+      node: n.name,
+      pid: p?.pid,
+      alive: p ? await p.alive() : false,
+      lease: env?.["FLANNEL_SUBNET"],
+      mtu: env?.["FLANNEL_MTU"] ? Number(env["FLANNEL_MTU"]) : undefined,
+      log: `${c.nodeDir(n.name)}/agent.log`,
+    });
+  }
+  return {
+    etcd: etcd
+      ? { node: c.etcdNode.name, endpoint: c.endpoint, pid: etcd.pid, alive: await etcd.alive() }
+      : undefined,
+    agents,
+    pods: c.pods.map((p) => ({ id: p.id, node: p.node, netns: p.netns, ip: p.ip })),
+  };
+}
+
+async function describeCluster(topo: Topology, dir: string, runtime: string): Promise<string> {
+  const rt = openRuntime(runtime);
+  const out = [renderTable(await rt.inspect({ topology: topo }))];
+  const v = await clusterView(topo, dir, runtime);
+  if (!v) {
+    return out.concat("", "cluster: not started (no state file; `up` starts etcd, agents and pods)").join(
+      "\n",
+    );
+  }
+  out.push(
+    "",
+    v.etcd
+      ? `etcd: ${v.etcd.endpoint} on ${v.etcd.node}, pid ${v.etcd.pid} ${
+        v.etcd.alive ? "alive" : "NOT RUNNING"
+      }`
+      : "etcd: stopped",
+    "",
+    grid(
+      ["agent", "pid", "state", "lease", "mtu"],
+      v.agents.map((
+        a,
+      ) => [
+        a.node,
+        a.pid ? String(a.pid) : "-",
+        a.pid ? (a.alive ? "alive" : "dead") : "not started",
+        a.lease ?? "-",
+        a.mtu ? String(a.mtu) : "-",
+      ]),
+    ),
+    "",
+    v.pods.length
+      ? grid(["pod", "node", "namespace", "address"], v.pods.map((p) => [p.id, p.node, p.netns, p.ip]))
+      : "pods: none",
+  );
+  return out.join("\n");
 }
 
 /** `inspect`. */
@@ -184,22 +383,42 @@ export async function inspectMain(args: string[]): Promise<number> {
   });
   if (values.help) return (println(INSPECT), 0);
   needRoot();
+  if (values.format !== "json" && values.format !== "table") {
+    throw new UsageError(`Unknown format "${values.format}"`, { hint: "use table or json" });
+  }
   const rt = openRuntime(values.runtime);
   const file = topoArg(INSPECT, values, positionals, true);
-  const rows = await rt.inspect(file && !values.all ? { topology: await readTopology(file) } : { all: true });
+  if (file && !values.all) {
+    const topo = await topology(file, values.name);
+    const dir = labDirFor(topo, values["lab-dir"]);
+    if (values.format === "json") {
+      const nodes = await rt.inspect({ topology: topo });
+      println(
+        JSON.stringify(
+          { [topo.name]: { nodes, cluster: await clusterView(topo, dir, values.runtime) ?? null } },
+          null,
+          2,
+        ),
+      );
+    } else {
+      println(await describeCluster(topo, dir, values.runtime));
+    }
+    return 0;
+  }
+  const rows = await rt.inspect({ all: true });
   if (values.format === "json") {
     const grouped: Record<string, unknown[]> = {};
     for (const r of rows) (grouped[r.lab] ??= []).push(r);
     println(JSON.stringify(grouped, null, 2));
-  } else if (values.format === "table") {
-    println(rows.length ? renderTable(rows) : "no labs are running");
   } else {
-    throw new UsageError(`Unknown format "${values.format}"`, { hint: "use table or json" });
+    println(rows.length ? renderTable(rows) : "no labs are running");
   }
   return 0;
 }
 
-const EXEC = `Usage: flannel-lab exec [-t] TOPOLOGY.clab.yml NODE -- COMMAND [ARGS…]`;
+const EXEC = `Usage: flannel-lab exec [-t] TOPOLOGY.clab.yml [--name LAB] NODE|NODE/POD -- COMMAND [ARGS…]
+
+Runs a command inside a node (or a pod, node/pN, of a lab that is up), like containerlab exec.`;
 
 /** `exec NODE -- CMD`. */
 export async function execMain(args: string[]): Promise<number> {
@@ -213,8 +432,24 @@ export async function execMain(args: string[]): Promise<number> {
     throw new UsageError("exec needs a topology, a node and a command", { hint: EXEC });
   }
   needRoot();
-  const topo = await readTopology(file);
-  const r = await openRuntime(values.runtime).exec(topo, node, command, { check: false });
+  const topo = await topology(file, values.name);
+  const rt = openRuntime(values.runtime);
+  let target = node;
+  let argv = command;
+  if (node.includes("/")) {
+    const c = await Cluster.attach({ runtime: rt, topo, labDir: labDirFor(topo, values["lab-dir"]) });
+    const pod = c?.pods.find((p) => p.id === node);
+    if (!pod) {
+      throw new UserError(`Pod "${node}" is not running`, {
+        hint: c
+          ? `pods: ${c.pods.map((p) => p.id).join(", ") || "none"}`
+          : "bring the lab up first: flannel-lab up",
+      });
+    }
+    target = pod.node;
+    argv = ["ip", "netns", "exec", pod.netns, ...command];
+  }
+  const r = await rt.exec(topo, target, argv, { check: false });
   if (r.stdout) Deno.stdout.writeSync(new TextEncoder().encode(r.stdout));
   if (r.stderr) Deno.stderr.writeSync(new TextEncoder().encode(r.stderr));
   return r.code;
@@ -258,25 +493,48 @@ export async function doctorMain(args: string[]): Promise<number> {
         await kind("veth", ["v0", "type", "veth", "peer", "name", "v1"]);
         await kind("bridge", ["b0", "type", "bridge"]);
         await kind("vxlan", ["x0", "type", "vxlan", "id", "1", "dstport", "8472", "nolearning"]);
-        const netem = await has([
-          "ip",
-          "netns",
-          "exec",
-          ns,
+        const inNs = (cmd: string[]) => has(["ip", "netns", "exec", ns, ...cmd]);
+        const netem = await inNs(["tc", "qdisc", "add", "dev", "v0", "root", "netem", "delay", "1ms"]);
+        const tbf = await inNs([
           "tc",
           "qdisc",
           "add",
           "dev",
-          "v0",
+          "v1",
           "root",
-          "netem",
-          "delay",
-          "1ms",
+          "tbf",
+          "rate",
+          "1mbit",
+          "burst",
+          "32kbit",
+          "latency",
+          "400ms",
+        ]);
+        const loss = (await run(["ip", "netns", "exec", ns, "nft", "-f", "-"], {
+          check: false,
+          timeoutMs: 10_000,
+          stdin: "add table ip flt\n" +
+            "add chain ip flt post { type filter hook postrouting priority 0; }\n" +
+            'add rule ip flt post oifname "v0" numgen random mod 100 < 10 drop\n',
+        }).catch(() => ({ code: 1 }))).code === 0;
+        checks.push([
+          "impair loss",
+          loss,
+          loss
+            ? "available: random-drop rule (nft numgen, like iptables statistic)"
+            : "unavailable: nftables numgen missing",
         ]);
         checks.push([
-          "netem",
+          "impair rate",
+          tbf,
+          tbf ? "available: tbf qdisc" : "unavailable: the kernel has no tbf qdisc (CONFIG_NET_SCH_TBF)",
+        ]);
+        checks.push([
+          "impair delay",
           netem,
-          netem ? "supported" : "sch_netem missing: netem faults (delay/loss) cannot run",
+          netem
+            ? "available: netem qdisc (delay, jitter)"
+            : "unavailable: the kernel has no netem qdisc (CONFIG_NET_SCH_NETEM): delay and jitter faults are refused",
         ]);
       } finally {
         await run(["ip", "netns", "del", ns], { check: false });
@@ -290,8 +548,10 @@ export async function doctorMain(args: string[]): Promise<number> {
       left.length ? `${left.length} lab namespaces of ${labs.join(", ")}: flannel-lab down --all` : "none",
     ]);
   }
-  for (const [name, ok, what] of checks) println(`${ok ? "ok  " : "FAIL"}  ${name.padEnd(16)} ${what}`);
-  const bad = checks.filter(([n, ok]) => !ok && n !== "netem" && n !== "leftovers");
+  for (const [name, ok, what] of checks) {
+    println(`${ok ? "ok  " : name.startsWith("impair") ? "warn" : "FAIL"}  ${name.padEnd(16)} ${what}`);
+  }
+  const bad = checks.filter(([n, ok]) => !ok && !n.startsWith("impair") && n !== "leftovers");
   if (bad.length) eprintln(`${bad.length} checks failed`);
   return bad.length ? 1 : 0;
 }

@@ -10,7 +10,8 @@ import { UserError } from "../cli/errors.ts";
 import { decodeLeaseAttrs, parseLeaseKey } from "../agent/subnet/lease_codec.ts";
 import type { LeaseAttrs, LeaseSubnets } from "../agent/subnet/lease.ts";
 import { formatCidr, formatIp } from "../agent/ip.ts";
-import { type Process, run, type RunResult } from "./process.ts";
+import { run, type RunResult } from "./process.ts";
+import { attachDetached, type Detached, type DetachedRef, spawnDetached } from "./detached.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import { longName, type NodeSpec, type Topology } from "./topology/model.ts";
 
@@ -33,6 +34,23 @@ export interface LeaseView {
   readonly publicIp: string;
   readonly attrs: LeaseAttrs;
   readonly ttl?: number;
+}
+
+/** What the state file holds. */
+export interface ClusterState {
+  readonly lab: string;
+  readonly topology: string;
+  readonly runtime: string;
+  readonly network: string;
+  readonly etcdPrefix: string;
+  readonly etcd?: DetachedRef;
+  readonly agents: Readonly<Record<string, DetachedRef>>;
+  readonly pods: readonly Pod[];
+  readonly updatedAt: string;
+}
+
+function refOf(p: Detached): DetachedRef {
+  return { pid: p.pid, startTime: p.startTime, command: p.command, logFile: p.logFile };
 }
 
 /** Options of {@linkcode Cluster}. */
@@ -59,8 +77,8 @@ export class Cluster implements AsyncDisposable {
   readonly etcdNode: NodeSpec;
   readonly endpoint: string;
   readonly pods: Pod[] = [];
-  #etcd: Process | undefined;
-  #agents = new Map<string, Process>();
+  #etcd: Detached | undefined;
+  #agents = new Map<string, Detached>();
 
   constructor(options: ClusterOptions) {
     this.runtime = options.runtime;
@@ -87,18 +105,26 @@ export class Cluster implements AsyncDisposable {
   async startEtcd(timeoutMs = 20_000): Promise<void> {
     const dir = this.nodeDir(this.etcdNode.name);
     const addr = this.etcdNode.etcdAddress!;
-    this.#etcd = await this.runtime.spawn(this.topo, this.etcdNode.name, [
-      "etcd",
-      "--name=flannel-lab",
-      `--data-dir=${dir}/etcd-data`,
-      `--listen-client-urls=${this.endpoint}`,
-      `--advertise-client-urls=${this.endpoint}`,
-      `--listen-peer-urls=http://${addr}:2380`,
-      `--initial-advertise-peer-urls=http://${addr}:2380`,
-      `--initial-cluster=flannel-lab=http://${addr}:2380`,
-      "--log-level=warn",
-      "--logger=zap",
-    ], { logFile: `${dir}/etcd.log`, graceMs: 5000 });
+    this.#etcd = await spawnDetached(
+      this.runtime.wrap(this.topo, this.etcdNode.name, [
+        "etcd",
+        "--name=flannel-lab",
+        `--data-dir=${dir}/etcd-data`,
+        `--listen-client-urls=${this.endpoint}`,
+        `--advertise-client-urls=${this.endpoint}`,
+        `--listen-peer-urls=http://${addr}:2380`,
+        `--initial-advertise-peer-urls=http://${addr}:2380`,
+        `--initial-cluster=flannel-lab=http://${addr}:2380`,
+        // One member: nothing to fail over to, so a short election timeout only makes it lead sooner (about
+        // 0.1 s instead of 1 s after start, the largest share of a lab's bring-up with the defaults).
+        "--heartbeat-interval=10",
+        "--election-timeout=100",
+        "--log-level=warn",
+        "--logger=zap",
+      ]),
+      { logFile: `${dir}/etcd.log` },
+    );
+    await this.saveState();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const r = await this.etcdctl(
@@ -108,18 +134,20 @@ export class Cluster implements AsyncDisposable {
       if (r.code === 0) return;
       if (Date.now() > deadline) {
         const log = await Deno.readTextFile(`${dir}/etcd.log`).catch(() => "");
+        await this.stopEtcd();
         throw new UserError(
           `etcd did not answer at ${this.endpoint} within ${timeoutMs} ms: ${log.slice(-1000)}`,
         );
       }
-      await sleep(200);
+      await sleep(50);
     }
   }
 
   /** Stops etcd, keeping its data. */
   async stopEtcd(): Promise<void> {
-    await this.#etcd?.stop();
+    await this.#etcd?.stop("SIGTERM", 5000);
     this.#etcd = undefined;
+    await this.saveState();
   }
 
   /** Runs etcdctl (v3) on the etcd node. */
@@ -163,6 +191,13 @@ export class Cluster implements AsyncDisposable {
     return out;
   }
 
+  /** The raw lease keys and JSON values in etcd (for the agent's own decoders). */
+  async leaseKvs(): Promise<{ key: string; value: string }[]> {
+    const { stdout } = await this.etcdctl(["get", "--prefix", `${this.etcdPrefix}/subnets/`, "-w", "json"]);
+    const parsed = JSON.parse(stdout) as { kvs?: { key: string; value: string }[] };
+    return (parsed.kvs ?? []).map((kv) => ({ key: atob(kv.key), value: atob(kv.value) }));
+  }
+
   /** Deletes a node's lease from etcd; returns the key deleted. */
   async deleteLease(node: string): Promise<string | undefined> {
     const env = await this.subnetEnv(node);
@@ -181,7 +216,7 @@ export class Cluster implements AsyncDisposable {
   }
 
   /** Starts the agent of a node. Its output is appended to `<lab>/<node>/agent.log`. */
-  async startAgent(node: string): Promise<Process> {
+  async startAgent(node: string): Promise<Detached> {
     const spec = this.agentNodes.find((n) => n.name === node);
     if (!spec) throw new UserError(`Node "${node}" runs no agent`);
     if (spec.agent === "upstream") {
@@ -191,22 +226,30 @@ export class Cluster implements AsyncDisposable {
     }
     const dir = this.nodeDir(node);
     await Deno.mkdir(dir, { recursive: true });
-    const proc = await this.runtime.spawn(this.topo, node, [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      "--allow-all",
-      "--unstable-net",
-      "--no-check",
-      decodeURIComponent(MOD.pathname),
-      "agent",
-      `--etcd-endpoints=${this.endpoint}`,
-      `--etcd-prefix=${this.etcdPrefix}`,
-      `--iface=${spec.agentIface}`,
-      `--subnet-file=${dir}/subnet.env`,
-      ...spec.agentFlags,
-    ], { logFile: `${dir}/agent.log`, graceMs: 5000 });
+    const proc = await spawnDetached(
+      this.runtime.wrap(this.topo, node, [
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        "--allow-all",
+        "--unstable-net",
+        "--no-check",
+        decodeURIComponent(MOD.pathname),
+        "agent",
+        `--etcd-endpoints=${this.endpoint}`,
+        `--etcd-prefix=${this.etcdPrefix}`,
+        `--iface=${spec.agentIface}`,
+        `--subnet-file=${dir}/subnet.env`,
+        // As kube-flannel's manifest runs it: with --ip-masq the agent masquerades only traffic leaving the pod
+        // network, and the CNI plugin tells the bridge not to masquerade. Without it the bridge masquerades
+        // pod-to-pod traffic across nodes too, and captures see node addresses instead of pod addresses.
+        ...(spec.agentFlags.some((f) => /^--?ip-masq(=|$)/.test(f)) ? [] : ["--ip-masq"]),
+        ...spec.agentFlags,
+      ]),
+      { logFile: `${dir}/agent.log` },
+    );
     this.#agents.set(node, proc);
+    await this.saveState();
     return proc;
   }
 
@@ -219,7 +262,62 @@ export class Cluster implements AsyncDisposable {
   async stopAgent(node: string, signal: Deno.Signal = "SIGTERM"): Promise<void> {
     const proc = this.#agents.get(node);
     this.#agents.delete(node);
-    await proc?.stop(signal);
+    await proc?.stop(signal, 5000);
+    await this.saveState();
+  }
+
+  /** The agents started and not stopped, with their processes. */
+  get agents(): ReadonlyMap<string, Detached> {
+    return this.#agents;
+  }
+
+  /** etcd's process, while it runs. */
+  get etcdProcess(): Detached | undefined {
+    return this.#etcd;
+  }
+
+  /** Where the cluster's state (processes, pods) is kept between commands. */
+  get stateFile(): string {
+    return `${this.labDir}/state.json`;
+  }
+
+  /** Writes the state file: etcd's and the agents' processes and the pods, for inspect/down/exec later. */
+  async saveState(): Promise<void> {
+    const state: ClusterState = {
+      lab: this.topo.name,
+      topology: this.topo.file,
+      runtime: this.runtime.name,
+      network: this.network,
+      etcdPrefix: this.etcdPrefix,
+      ...(this.#etcd ? { etcd: refOf(this.#etcd) } : {}),
+      agents: Object.fromEntries([...this.#agents].map(([n, p]) => [n, refOf(p)])),
+      pods: this.pods,
+      updatedAt: new Date().toISOString(),
+    };
+    await Deno.mkdir(this.labDir, { recursive: true });
+    // A name of its own per write: pods are attached on several nodes at once.
+    const tmp = `${this.stateFile}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    await Deno.writeTextFile(tmp, JSON.stringify(state, null, 2) + "\n");
+    await Deno.rename(tmp, this.stateFile);
+  }
+
+  /**
+   * A cluster rebuilt from the state file an earlier command (`up`) left, or undefined when there is none.
+   *
+   * @param options runtime, topology and lab directory of the running lab
+   */
+  static async attach(options: Omit<ClusterOptions, "network">): Promise<Cluster | undefined> {
+    let state: ClusterState;
+    try {
+      state = JSON.parse(await Deno.readTextFile(`${options.labDir}/state.json`)) as ClusterState;
+    } catch {
+      return undefined;
+    }
+    const c = new Cluster({ ...options, network: state.network, etcdPrefix: state.etcdPrefix });
+    if (state.etcd) c.#etcd = attachDetached(state.etcd);
+    for (const [n, ref] of Object.entries(state.agents)) c.#agents.set(n, attachDetached(ref));
+    c.pods.push(...state.pods);
+    return c;
   }
 
   /** A node's subnet.env as a map, or undefined while the agent has written none. */
@@ -243,8 +341,18 @@ export class Cluster implements AsyncDisposable {
     return await Deno.readTextFile(`${this.nodeDir(node)}/agent.log`).catch(() => "");
   }
 
-  /** Installs the CNI plugin launcher and the reference plugins it delegates to into `<lab>/cni-bin`. */
-  async installCni(): Promise<string> {
+  #cniBin: Promise<string> | undefined;
+
+  /** Installs the CNI plugin launcher and the reference plugins it delegates to into `<lab>/cni-bin` (once). */
+  installCni(): Promise<string> {
+    this.#cniBin ??= this.#installCni().catch((error) => {
+      this.#cniBin = undefined;
+      throw error;
+    });
+    return this.#cniBin;
+  }
+
+  async #installCni(): Promise<string> {
     const bin = `${this.labDir}/cni-bin`;
     await Deno.mkdir(bin, { recursive: true });
     try {
@@ -311,6 +419,7 @@ export class Cluster implements AsyncDisposable {
       const pod = { id, node, netns, ip };
       this.pods.push(pod);
       added.push(pod);
+      await this.saveState();
     }
     return added;
   }
@@ -336,7 +445,9 @@ export class Cluster implements AsyncDisposable {
 
   /** Stops every agent, then etcd. */
   async stop(): Promise<void> {
-    await Promise.allSettled([...this.#agents.keys()].map((n) => this.stopAgent(n)));
+    const agents = [...this.#agents.values()];
+    this.#agents.clear();
+    await Promise.allSettled(agents.map((p) => p.stop("SIGTERM", 5000)));
     await this.stopEtcd();
   }
 

@@ -21,12 +21,30 @@ export function scenarioPathFor(topologyPath: string): string {
   return topologyPath.replace(/\.clab\.ya?ml$/, "") + ".scenario.yml";
 }
 
+const LAB_NAME = /^[a-zA-Z0-9][a-zA-Z0-9-._]*$/;
+
+/**
+ * A topology under another lab name (containerlab's `--name`): its namespaces, markers and lab directory follow
+ * the new name, so two runs of one file do not meet.
+ *
+ * @param topo the topology
+ * @param name the lab name, or undefined to keep the file's
+ */
+export function renameLab(topo: Topology, name: string | undefined): Topology {
+  if (name === undefined || name === topo.name) return topo;
+  if (!LAB_NAME.test(name)) {
+    throw new UserError(`Invalid lab name "${name}"`, { hint: "use letters, digits, '-', '.', '_'" });
+  }
+  return { ...topo, name };
+}
+
 /** Reads a topology and its scenario (both validated) without touching the host. */
 export async function loadLab(
   topologyPath: string,
   scenarioPath?: string,
+  name?: string,
 ): Promise<{ topo: Topology; scenario: Scenario }> {
-  const topo = await readTopology(topologyPath);
+  const topo = renameLab(await readTopology(topologyPath), name);
   const file = absolute(scenarioPath ?? scenarioPathFor(topologyPath));
   let text: string;
   try {
@@ -79,6 +97,10 @@ export interface RunLabOptions {
   readonly log?: (line: string) => void;
   /** Keep the lab running after the steps (default false). */
   readonly keep?: boolean;
+  /** Lab name override (`--name`). */
+  readonly name?: string;
+  /** Only these step indexes run (`--rerun-failed`); the others are reported as skipped. */
+  readonly only?: ReadonlySet<number>;
 }
 
 /** What a run produced. */
@@ -93,7 +115,7 @@ export interface RunLabResult {
 
 /** Runs a topology's scenario end to end. Everything created is removed before it returns (or on a signal). */
 export async function runLab(topologyPath: string, options: RunLabOptions): Promise<RunLabResult> {
-  const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath);
+  const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name);
   const runtime: Runtime = openRuntime(options.runtime);
   const labDir = labDirOf(topo, options.labDirBase ?? Deno.env.get("CLAB_LABDIR_BASE"));
   const log = options.log ?? (() => {});
@@ -104,8 +126,11 @@ export async function runLab(topologyPath: string, options: RunLabOptions): Prom
     if (cleaned) return;
     cleaned = true;
     const t = performance.now();
-    await cluster?.stop().catch(() => {});
-    if (!options.keep) await runtime.destroy({ topology: topo });
+    if (!options.keep) {
+      await cluster?.stop().catch(() => {});
+      await runtime.destroy({ topology: topo });
+      await Deno.remove(`${labDir}/state.json`).catch(() => {});
+    }
     timings["teardownMs"] = Math.round(performance.now() - t);
   };
   const onSignal = () => {
@@ -134,7 +159,9 @@ export async function runLab(topologyPath: string, options: RunLabOptions): Prom
         cluster.agentNodes.filter((n) => !scenario.deferAgents.includes(n.name)).map((n) => n.name).join(", ")
       }`,
     );
-    const results = await new ScenarioRunner(cluster, scenario).run(options.progress);
+    const only = options.only;
+    const results = await new ScenarioRunner(cluster, scenario, only ? (s) => only.has(s.index) : undefined)
+      .run(options.progress);
     timings["totalMs"] = Math.round(performance.now() - started);
     return { topo, scenario, labDir, results, ok: results.every((r) => r.status === "pass"), timings };
   } finally {
@@ -142,4 +169,111 @@ export async function runLab(topologyPath: string, options: RunLabOptions): Prom
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
+}
+
+/** What `up` started. */
+export interface UpResult {
+  readonly topo: Topology;
+  readonly scenario: Scenario;
+  readonly labDir: string;
+  readonly cluster: Cluster;
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/**
+ * Deploys a lab and starts etcd, the agents and the pods, and leaves them running (detached, their state in
+ * `<lab dir>/state.json`) for `inspect`, `exec` and `down`. On failure or a signal everything is removed.
+ *
+ * @param topologyPath the topology
+ * @param options scenario (network config, pods per node, deferred agents), runtime, lab dir base, name
+ * @returns what runs
+ */
+export async function upLab(
+  topologyPath: string,
+  options: Omit<RunLabOptions, "progress" | "keep" | "only"> & { readonly readyTimeoutMs?: number },
+): Promise<UpResult> {
+  const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name);
+  const runtime: Runtime = openRuntime(options.runtime);
+  const labDir = labDirOf(topo, options.labDirBase ?? Deno.env.get("CLAB_LABDIR_BASE"));
+  const log = options.log ?? (() => {});
+  const timings: Record<string, number> = {};
+  let cluster: Cluster | undefined;
+  const undo = async () => {
+    await cluster?.stop().catch(() => {});
+    await runtime.destroy({ topology: topo });
+    await Deno.remove(`${labDir}/state.json`).catch(() => {});
+  };
+  const onSignal = () => {
+    undo().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const started = performance.now();
+  try {
+    const previous = await Cluster.attach({ runtime, topo, labDir });
+    if (previous?.etcdProcess && (await previous.etcdProcess.alive())) {
+      throw new UserError(`Lab "${topo.name}" is already up (etcd pid ${previous.etcdProcess.pid})`, {
+        hint: `flannel-lab inspect -t ${topo.file}, or flannel-lab down -t ${topo.file} first`,
+      });
+    }
+    const d = await runtime.deploy(topo, { labDir });
+    timings["deployMs"] = d.durationMs;
+    log(
+      `deployed ${topo.nodes.length} nodes and ${topo.links.length} links in ${d.durationMs} ms (${labDir})`,
+    );
+    cluster = new Cluster({ runtime, topo, labDir, network: scenario.network });
+    await cluster.startEtcd();
+    await cluster.putNetworkConfig();
+    timings["etcdMs"] = Math.round(performance.now() - started);
+    const agents = cluster.agentNodes.filter((n) => !scenario.deferAgents.includes(n.name));
+    for (const n of agents) await cluster.startAgent(n.name);
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+    for (const n of agents) {
+      while (!(await cluster.subnetEnv(n.name))?.["FLANNEL_SUBNET"]) {
+        if (Date.now() > deadline) {
+          throw new UserError(`${n.name}'s agent wrote no subnet.env in time`, {
+            hint: `see ${cluster.nodeDir(n.name)}/agent.log`,
+          });
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    timings["agentsMs"] = Math.round(performance.now() - started);
+    const c = cluster;
+    await Promise.all(agents.map((n) => c.addPods(n.name, scenario.podsPerNode)));
+    timings["totalMs"] = Math.round(performance.now() - started);
+    log(`etcd, ${agents.length} agents and ${cluster.pods.length} pods up in ${timings["totalMs"]} ms`);
+    return { topo, scenario, labDir, cluster, timings };
+  } catch (error) {
+    await undo();
+    throw error;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+/**
+ * Stops a lab's processes (from its state file, so also after a crash) and removes its namespaces.
+ *
+ * @param topo the topology
+ * @param options runtime and lab directory
+ * @returns the namespaces removed and the processes stopped
+ */
+export async function downLab(
+  topo: Topology,
+  options: { readonly runtime?: string; readonly labDir: string },
+): Promise<{ removed: readonly string[]; stopped: number; durationMs: number }> {
+  const started = performance.now();
+  const runtime = openRuntime(options.runtime);
+  const cluster = await Cluster.attach({ runtime, topo, labDir: options.labDir });
+  let stopped = 0;
+  if (cluster) {
+    const procs = [...cluster.agents.values(), ...(cluster.etcdProcess ? [cluster.etcdProcess] : [])];
+    for (const p of procs) if (await p.alive()) stopped++;
+    await cluster.stop().catch(() => {});
+  }
+  const r = await runtime.destroy({ topology: topo });
+  await Deno.remove(`${options.labDir}/state.json`).catch(() => {});
+  return { removed: r.removed, stopped, durationMs: Math.round(performance.now() - started) };
 }

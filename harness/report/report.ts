@@ -83,7 +83,12 @@ export function junitXml(suite: string, results: readonly StepResult[], totalMs:
       : r.status === "skipped"
       ? `<skipped message="${esc(r.message)}"/>`
       : "";
-    const out = [...r.details, ...r.artifacts.map((a) => `[[ATTACHMENT|${a}]]`)].join("\n");
+    const t0 = r.timeline[0]?.t ?? 0;
+    const out = [
+      ...r.details,
+      ...r.timeline.map((e) => `timeline +${e.t - t0} ms: ${e.what}`),
+      ...r.artifacts.map((a) => `[[ATTACHMENT|${a}]]`),
+    ].join("\n");
     return `    <testcase classname="${esc(suite)}" name="${esc(`${r.step.index}. ${r.step.name}`)}" time="${
       (r.durationMs / 1000).toFixed(3)
     }"><properties>${props}</properties>${body}${

@@ -14,6 +14,11 @@ import { longName, type NodeSpec, type Topology } from "../topology/model.ts";
 import { ownerMarker, parseMarker } from "./ownership.ts";
 import type { DeployResult, DestroyResult, Impairment, LabSelector, NodeStatus, Runtime } from "./runtime.ts";
 
+/** The nft table holding a loss rule for one interface (names may only hold letters, digits and _). */
+export function lossTable(iface: string): string {
+  return `flannel_lab_loss_${iface.replace(/[^A-Za-z0-9_]/g, "_")}`;
+}
+
 interface IpLink {
   ifname: string;
   ifalias?: string;
@@ -251,6 +256,12 @@ export class NetnsRuntime implements Runtime {
     return spawn(["ip", "netns", "exec", longName(topo, node), ...command], { ...options, ...env });
   }
 
+  wrap(topo: Topology, node: string, command: readonly string[]): string[] {
+    const spec = nodeOrThrow(topo, node);
+    const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+    return ["ip", "netns", "exec", longName(topo, node), ...(env.length ? ["env", ...env] : []), ...command];
+  }
+
   async addPodNetns(topo: Topology, node: string, pod: { id: string; name: string }): Promise<string> {
     nodeOrThrow(topo, node);
     // Made from the host's mount namespace: `ip netns add` under `ip netns exec` would bind-mount the new
@@ -274,24 +285,86 @@ export class NetnsRuntime implements Runtime {
         await ipIn(ns, ["link", "set", iface, "mtu", String(impairment.mtu)]);
         return;
       case "reset":
-        await run(["ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", iface, "root"], { check: false });
+        await this.exec(topo, node, ["nft", "delete", "table", "ip", lossTable(iface)], { check: false });
+        await this.exec(topo, node, ["tc", "qdisc", "del", "dev", iface, "root"], { check: false });
         return;
       case "netem": {
-        const args = ["tc", "qdisc", "replace", "dev", iface, "root", "netem"];
+        // This kernel family often lacks sch_netem. Loss is emulated with a random-drop rule in a table of our
+        // own (nft's `numgen random`, the equivalent of iptables' `statistic --mode random`) on the egress of
+        // the interface, where netem would sit; rate uses tbf. Delay and jitter need netem and are refused
+        // with the missing kernel feature named when it is absent.
         if (impairment.delayMs !== undefined) {
-          args.push("delay", `${impairment.delayMs}ms`);
+          const args = [
+            "tc",
+            "qdisc",
+            "replace",
+            "dev",
+            iface,
+            "root",
+            "netem",
+            "delay",
+            `${impairment.delayMs}ms`,
+          ];
           if (impairment.jitterMs !== undefined) args.push(`${impairment.jitterMs}ms`);
+          if (impairment.rateKbit !== undefined) args.push("rate", `${impairment.rateKbit}kbit`);
+          const r = await this.exec(topo, node, args, { check: false, timeoutMs: 10_000 });
+          if (r.code !== 0) {
+            throw new UserError(
+              `Cannot delay traffic on ${node}:${iface}: ${r.stderr.trim() || `tc exited ${r.code}`}`,
+              {
+                hint: /unknown|not found|No such file/i.test(r.stderr)
+                  ? "delay and jitter need the kernel's netem qdisc (CONFIG_NET_SCH_NETEM, module sch_netem), " +
+                    "which this kernel lacks; loss (random-drop rule) and rate (tbf) work without it — " +
+                    "`flannel-lab doctor` lists what this host supports"
+                  : "",
+              },
+            );
+          }
+        } else if (impairment.rateKbit !== undefined) {
+          const kbit = impairment.rateKbit;
+          // burst: at least one MTU-sized packet, and ~10 ms at the rate.
+          const burst = Math.max(Math.ceil(kbit / 100), 16);
+          const r = await this.exec(topo, node, [
+            "tc",
+            "qdisc",
+            "replace",
+            "dev",
+            iface,
+            "root",
+            "tbf",
+            "rate",
+            `${kbit}kbit`,
+            "burst",
+            `${burst}kbit`,
+            "latency",
+            "400ms",
+          ], { check: false, timeoutMs: 10_000 });
+          if (r.code !== 0) {
+            throw new UserError(`Cannot limit the rate on ${node}:${iface}: ${r.stderr.trim()}`, {
+              hint: "rate limiting needs the kernel's tbf qdisc (CONFIG_NET_SCH_TBF)",
+            });
+          }
         }
-        if (impairment.lossPct !== undefined) args.push("loss", `${impairment.lossPct}%`);
-        if (impairment.rateKbit !== undefined) args.push("rate", `${impairment.rateKbit}kbit`);
-        const r = await run(["ip", "netns", "exec", ns, ...args], { check: false, timeoutMs: 10_000 });
-        if (r.code !== 0) {
-          throw new UserError(
-            `netem on ${node}:${iface} failed: ${r.stderr.trim()}`,
-            /unknown/i.test(r.stderr)
-              ? { hint: "this kernel has no sch_netem (CONFIG_NET_SCH_NETEM); netem faults cannot run here" }
-              : {},
-          );
+        if (impairment.lossPct !== undefined) {
+          const table = lossTable(iface);
+          const per = Math.round(impairment.lossPct * 100); // out of 10000
+          await this.exec(topo, node, ["nft", "delete", "table", "ip", table], { check: false });
+          const script = [
+            `add table ip ${table}`,
+            `add chain ip ${table} post { type filter hook postrouting priority -300; policy accept; }`,
+            `add rule ip ${table} post oifname "${iface}" numgen random mod 10000 < ${per} counter drop`,
+            "",
+          ].join("\n");
+          const r = await this.exec(topo, node, ["nft", "-f", "-"], {
+            stdin: script,
+            check: false,
+            timeoutMs: 10_000,
+          });
+          if (r.code !== 0) {
+            throw new UserError(`Cannot emulate loss on ${node}:${iface}: ${r.stderr.trim()}`, {
+              hint: "loss needs nftables (nft) with numgen in the kernel (CONFIG_NFT_NUMGEN)",
+            });
+          }
         }
         return;
       }

@@ -77,6 +77,11 @@ export interface Runtime {
     node: string,
     pod: { readonly id: string; readonly name: string },
   ): Promise<string>;
-  /** Impairs (or restores) one interface of a node: down/up, MTU, netem. */
+  /**
+   * The argument array that runs `command` inside a node, for processes the cluster starts detached (they
+   * must outlive the command that started them).
+   */
+  wrap(topo: Topology, node: string, command: readonly string[]): string[];
+  /** Impairs (or restores) one interface of a node: down/up, MTU, loss, rate, delay. */
   impair(topo: Topology, node: string, iface: string, impairment: Impairment): Promise<void>;
 }

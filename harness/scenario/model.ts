@@ -22,10 +22,23 @@ export type Action =
     readonly during: PingSpec;
   }
   | { readonly kind: "kernel"; readonly node: string }
+  | {
+    readonly kind: "latency";
+    readonly from: string;
+    readonly to: string;
+    readonly count: number;
+    readonly repeats: number;
+  }
   | { readonly kind: "leases" }
   | { readonly kind: "agent-log"; readonly node: string; readonly pattern: string }
   | { readonly kind: "fault"; readonly fault: Fault }
-  | { readonly kind: "throughput"; readonly from: string; readonly to: string; readonly seconds: number };
+  | {
+    readonly kind: "throughput";
+    readonly from: string;
+    readonly to: string;
+    readonly seconds: number;
+    readonly repeats: number;
+  };
 
 /** A ping between pods (`node/pN`) or from a node to a pod. */
 export interface PingSpec {
@@ -37,27 +50,56 @@ export interface PingSpec {
   readonly dontFragment: boolean;
 }
 
-/** A fault injected on the lab. */
+/** Kernel entries a fault can delete by hand. */
+export type DeletableEntry = "route" | "neigh" | "fdb" | "vxlan-device";
+
+/** A fault injected on the lab. `forMs` makes it a window: it is reverted after that long. */
 export type Fault =
-  | { readonly kind: "link"; readonly node: string; readonly iface: string; readonly set: "down" | "up" }
-  | { readonly kind: "link-mtu"; readonly node: string; readonly iface: string; readonly mtu: number }
-  | {
-    readonly kind: "netem";
-    readonly node: string;
-    readonly iface: string;
-    readonly delayMs?: number;
-    readonly lossPct?: number;
-    readonly reset: boolean;
-  }
-  | {
-    readonly kind: "agent";
-    readonly node: string;
-    readonly action: "kill" | "stop" | "start" | "restart";
-    readonly signal: Deno.Signal;
-    readonly restartAfterMs?: number;
-  }
-  | { readonly kind: "etcd"; readonly action: "stop" | "start" }
-  | { readonly kind: "lease-delete"; readonly node: string };
+  & (
+    | { readonly kind: "link"; readonly node: string; readonly iface: string; readonly set: "down" | "up" }
+    | { readonly kind: "link-mtu"; readonly node: string; readonly iface: string; readonly mtu: number }
+    | {
+      readonly kind: "netem";
+      readonly node: string;
+      readonly iface: string;
+      readonly delayMs?: number;
+      readonly jitterMs?: number;
+      /** Percent, 0–100. Emulated with an iptables `statistic` DROP rule (see faults.ts). */
+      readonly lossPct?: number;
+      /** kbit/s, with tbf. */
+      readonly rateKbit?: number;
+      readonly reset: boolean;
+    }
+    | {
+      readonly kind: "agent";
+      readonly node: string;
+      readonly action: "kill" | "stop" | "start" | "restart";
+      readonly signal: Deno.Signal;
+      readonly restartAfterMs?: number;
+    }
+    | { readonly kind: "etcd"; readonly action: "stop" | "start" }
+    | { readonly kind: "lease-delete"; readonly node: string }
+    | {
+      readonly kind: "delete";
+      readonly what: DeletableEntry;
+      readonly node: string;
+      /** The peer whose entry is deleted (not needed for the vxlan device). */
+      readonly peer?: string;
+    }
+  )
+  & { readonly forMs?: number };
+
+/** A bound on a percentage: `<= 5%`. */
+export interface PercentBound {
+  readonly op: "<=" | "<" | ">=" | ">" | "==";
+  readonly pct: number;
+}
+
+/** A band a ratio must fall in (both ends optional). */
+export interface RatioBand {
+  readonly min?: number;
+  readonly max?: number;
+}
 
 /** What must hold after a step (all optional; each action has its own default). */
 export interface Expect {
@@ -77,6 +119,16 @@ export interface Expect {
   readonly sameSubnet?: boolean;
   /** kernel: `desired` (from the leases). */
   readonly kernel?: "desired";
+  /** fault delete: the deleted entry is back within this time. */
+  readonly restoredWithinMs?: number;
+  /** fault: the background probe's loss from the fault until recovery. */
+  readonly probeLoss?: PercentBound;
+  /** agent restart: the VTEP MAC published in the lease is unchanged. */
+  readonly sameVtepMac?: boolean;
+  /** lease-delete / agent stop: the node's entries are gone from every peer's kernel within this time. */
+  readonly goneFromPeersWithinMs?: number;
+  /** throughput / latency: pod-to-pod over node-to-node must fall in this band. */
+  readonly ratio?: RatioBand;
 }
 
 /** One step. */

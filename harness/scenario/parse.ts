@@ -7,7 +7,17 @@
 import { InputError, type Problem } from "../topology/errors.ts";
 import { parseSource, type SourceDoc } from "../topology/source.ts";
 import type { Topology } from "../topology/model.ts";
-import type { Action, Expect, Fault, PingSpec, Scenario, Step } from "./model.ts";
+import type {
+  Action,
+  DeletableEntry,
+  Expect,
+  Fault,
+  PercentBound,
+  PingSpec,
+  RatioBand,
+  Scenario,
+  Step,
+} from "./model.ts";
 
 type Obj = Record<string, unknown>;
 type Path = (string | number)[];
@@ -25,6 +35,7 @@ const STEP_KINDS = [
   "agent-log",
   "fault",
   "throughput",
+  "latency",
 ] as const;
 const STEP_COMMON = ["name", "timeout", "critical", "expect"];
 
@@ -142,12 +153,52 @@ class Reader {
   }
 }
 
+const DELETABLE = ["route", "neigh", "fdb", "vxlan-device"] as const;
+
+/**
+ * Parses a bound like `<= 5%`, `< 1%`, `0%` (meaning `<= 0%`).
+ *
+ * @param v the value
+ * @returns the bound, or undefined when it is not one
+ */
+export function parsePercentBound(v: unknown): PercentBound | undefined {
+  const m = /^\s*(<=|<|>=|>|==)?\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(String(v));
+  if (!m || Number(m[2]) > 100) return undefined;
+  return { op: (m[1] ?? "<=") as PercentBound["op"], pct: Number(m[2]) };
+}
+
+/**
+ * Parses a ratio band: `">= 0.5"`, `"0.5..1.2"`, or `{min, max}`.
+ *
+ * @param v the value
+ * @returns the band, or undefined when it is not one
+ */
+export function parseRatioBand(v: unknown): RatioBand | undefined {
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) {
+    const o = v as Obj;
+    const min = o["min"] === undefined ? undefined : Number(o["min"]);
+    const max = o["max"] === undefined ? undefined : Number(o["max"]);
+    if ((min !== undefined && !Number.isFinite(min)) || (max !== undefined && !Number.isFinite(max))) {
+      return undefined;
+    }
+    return { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) };
+  }
+  const s = String(v).trim();
+  const range = /^(\d+(?:\.\d+)?)\s*\.\.\s*(\d+(?:\.\d+)?)$/.exec(s);
+  if (range) return { min: Number(range[1]), max: Number(range[2]) };
+  const m = /^(>=|<=)\s*(\d+(?:\.\d+)?)$/.exec(s);
+  if (!m) return undefined;
+  return m[1] === ">=" ? { min: Number(m[2]) } : { max: Number(m[2]) };
+}
+
 function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
   const o = r.obj(v, path, [
     "link",
     "set",
     "mtu",
     "netem",
+    "loss",
+    "rate",
     "agent",
     "action",
     "signal",
@@ -155,33 +206,84 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     "etcd",
     "lease",
     "node",
+    "delete",
+    "peer",
+    "for",
   ]);
   if (!o) return undefined;
+  const forMs = o["for"] === undefined ? undefined : r.duration(o["for"], [...path, "for"]);
+  const win = forMs !== undefined ? { forMs } : {};
+  if ("delete" in o) {
+    const what = String(o["delete"]);
+    if (!(DELETABLE as readonly string[]).includes(what)) {
+      return r.fail([...path, "delete"], `must be one of ${DELETABLE.join(", ")}`);
+    }
+    const node = r.node(o["node"], [...path, "node"], "node");
+    let peer: string | undefined;
+    if (what !== "vxlan-device") {
+      if (o["peer"] === undefined) return r.fail(path, `deleting a ${what} needs peer: <node>`);
+      peer = r.node(o["peer"], [...path, "peer"], "node");
+      if (!peer) return undefined;
+    }
+    return node
+      ? { kind: "delete", what: what as DeletableEntry, node, ...(peer ? { peer } : {}), ...win }
+      : undefined;
+  }
   if ("link" in o) {
     const l = r.link(o["link"], [...path, "link"]);
     if (!l) return undefined;
-    if (o["set"] === "down" || o["set"] === "up") return { kind: "link", ...l, set: o["set"] };
+    if (o["set"] === "down" || o["set"] === "up") return { kind: "link", ...l, set: o["set"], ...win };
     if (o["mtu"] !== undefined) {
       const mtu = r.int(o["mtu"], [...path, "mtu"], 68);
-      return mtu === undefined ? undefined : { kind: "link-mtu", ...l, mtu };
+      return mtu === undefined ? undefined : { kind: "link-mtu", ...l, mtu, ...win };
+    }
+    if (o["loss"] !== undefined || o["rate"] !== undefined) {
+      o["netem"] = {
+        ...(o["loss"] !== undefined ? { loss: o["loss"] } : {}),
+        ...(o["rate"] !== undefined ? { rate: o["rate"] } : {}),
+      };
     }
     if (o["netem"] !== undefined) {
       if (o["netem"] === "reset") return { kind: "netem", ...l, reset: true };
-      const n = r.obj(o["netem"], [...path, "netem"], ["delay", "loss"]);
+      const n = r.obj(o["netem"], [...path, "netem"], ["delay", "jitter", "loss", "rate"]);
       if (!n) return undefined;
       const delayMs = n["delay"] === undefined
         ? undefined
         : r.duration(n["delay"], [...path, "netem", "delay"]);
-      const lossPct = n["loss"] === undefined ? undefined : Number(n["loss"]);
+      const jitterMs = n["jitter"] === undefined
+        ? undefined
+        : r.duration(n["jitter"], [...path, "netem", "jitter"]);
+      let lossPct: number | undefined;
+      if (n["loss"] !== undefined) {
+        lossPct = parseFloat(String(n["loss"]));
+        if (!(lossPct >= 0 && lossPct <= 100)) {
+          return r.fail([...path, "netem", "loss"], `must be a percentage 0–100 like 10%`);
+        }
+      }
+      let rateKbit: number | undefined;
+      if (n["rate"] !== undefined) {
+        const m = /^(\d+(?:\.\d+)?)\s*(kbit|mbit|gbit)$/i.exec(String(n["rate"]).trim());
+        if (!m) return r.fail([...path, "netem", "rate"], `must be a rate like 500kbit, 10mbit or 1gbit`);
+        rateKbit = Number(m[1]) * ({ kbit: 1, mbit: 1000, gbit: 1_000_000 }[m[2]!.toLowerCase()] ?? 1);
+      }
+      if (jitterMs !== undefined && delayMs === undefined) {
+        return r.fail([...path, "netem", "jitter"], `jitter needs delay`);
+      }
       return {
         kind: "netem",
         ...l,
         reset: false,
         ...(delayMs !== undefined ? { delayMs } : {}),
+        ...(jitterMs !== undefined ? { jitterMs } : {}),
         ...(lossPct !== undefined ? { lossPct } : {}),
+        ...(rateKbit !== undefined ? { rateKbit } : {}),
+        ...win,
       };
     }
-    return r.fail(path, `a link fault needs one of set: down|up, mtu: N, netem: {delay, loss} | reset`);
+    return r.fail(
+      path,
+      `a link fault needs one of set: down|up, mtu: N, loss: P%, rate: R, netem: {delay, jitter, loss, rate} | reset`,
+    );
   }
   if ("agent" in o) {
     const node = r.node(o["agent"], [...path, "agent"], "node");
@@ -200,20 +302,21 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
       action: action as "kill",
       signal: signal as Deno.Signal,
       ...(restartAfterMs !== undefined ? { restartAfterMs } : {}),
+      ...win,
     };
   }
   if ("etcd" in o) {
     if (o["etcd"] !== "stop" && o["etcd"] !== "start") {
       return r.fail([...path, "etcd"], "must be stop or start");
     }
-    return { kind: "etcd", action: o["etcd"] };
+    return { kind: "etcd", action: o["etcd"], ...win };
   }
   if ("lease" in o) {
     if (o["lease"] !== "delete") return r.fail([...path, "lease"], "must be delete");
     const node = r.node(o["node"], [...path, "node"], "node");
     return node ? { kind: "lease-delete", node } : undefined;
   }
-  return r.fail(path, "a fault needs one of link, agent, etcd, lease");
+  return r.fail(path, "a fault needs one of link, agent, etcd, lease, delete");
 }
 
 function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | undefined {
@@ -229,7 +332,16 @@ function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | 
   const allowed: Record<string, string[]> = {
     capture: ["vxlan", "udp", "plain-pod-traffic", "unencapsulated-pod-traffic"],
     leases: ["count", "distinct"],
-    fault: ["recovers-within", "same-subnet"],
+    fault: [
+      "recovers-within",
+      "same-subnet",
+      "same-vtep-mac",
+      "restored-within",
+      "probe-loss",
+      "gone-from-peers-within",
+    ],
+    throughput: ["ratio"],
+    latency: ["ratio"],
   };
   const o = r.obj(v, path, allowed[kind] ?? []);
   if (!o) return undefined;
@@ -264,6 +376,26 @@ function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | 
     out["recoversWithinMs"] = r.duration(o["recovers-within"], [...path, "recovers-within"]);
   }
   if (o["same-subnet"] !== undefined) out["sameSubnet"] = o["same-subnet"] === true;
+  if (o["same-vtep-mac"] !== undefined) out["sameVtepMac"] = o["same-vtep-mac"] === true;
+  if (o["restored-within"] !== undefined) {
+    out["restoredWithinMs"] = r.duration(o["restored-within"], [...path, "restored-within"]);
+  }
+  if (o["gone-from-peers-within"] !== undefined) {
+    out["goneFromPeersWithinMs"] = r.duration(o["gone-from-peers-within"], [
+      ...path,
+      "gone-from-peers-within",
+    ]);
+  }
+  if (o["probe-loss"] !== undefined) {
+    const b = parsePercentBound(o["probe-loss"]);
+    if (!b) r.fail([...path, "probe-loss"], `must be a bound like "<= 5%"`);
+    else out["probeLoss"] = b;
+  }
+  if (o["ratio"] !== undefined) {
+    const b = parseRatioBand(o["ratio"]);
+    if (!b) r.fail([...path, "ratio"], `must be a band like ">= 0.5", "0.5..1.2" or {min, max}`);
+    else out["ratio"] = b;
+  }
   return out as Expect;
 }
 
@@ -404,11 +536,23 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
         break;
       }
       case "throughput": {
-        const t = r.obj(v, p, ["from", "to", "seconds"], ["from", "to"]);
+        const t = r.obj(v, p, ["from", "to", "seconds", "repeats"], ["from", "to"]);
         const from = t ? r.endpoint(t["from"], [...p, "from"], podsPerNode, false) : undefined;
         const to = t ? r.endpoint(t["to"], [...p, "to"], podsPerNode, false) : undefined;
-        action = from && to
-          ? { kind: "throughput", from, to, seconds: Number(t?.["seconds"] ?? 2) }
+        const repeats = t?.["repeats"] === undefined ? 3 : r.int(t["repeats"], [...p, "repeats"], 1);
+        action = from && to && repeats !== undefined
+          ? { kind: "throughput", from, to, seconds: Number(t?.["seconds"] ?? 2), repeats }
+          : undefined;
+        break;
+      }
+      case "latency": {
+        const t = r.obj(v, p, ["from", "to", "count", "repeats"], ["from", "to"]);
+        const from = t ? r.endpoint(t["from"], [...p, "from"], podsPerNode, false) : undefined;
+        const to = t ? r.endpoint(t["to"], [...p, "to"], podsPerNode, false) : undefined;
+        const count = t?.["count"] === undefined ? 100 : r.int(t["count"], [...p, "count"], 10);
+        const repeats = t?.["repeats"] === undefined ? 3 : r.int(t["repeats"], [...p, "repeats"], 1);
+        action = from && to && count !== undefined && repeats !== undefined
+          ? { kind: "latency", from, to, count, repeats }
           : undefined;
         break;
       }
@@ -461,13 +605,15 @@ export function describeAction(a: Action): string {
     case "capture":
       return `capture on ${a.node}:${a.iface} during ping ${a.during.from} -> ${a.during.to}`;
     case "kernel":
-      return `kernel routes on ${a.node}`;
+      return `kernel state on ${a.node}`;
     case "leases":
       return "leases in etcd";
     case "agent-log":
       return `${a.node}'s agent log matches /${a.pattern}/`;
     case "throughput":
-      return `iperf3 ${a.from} -> ${a.to}`;
+      return `throughput ${a.from} -> ${a.to} (ratio to node-to-node)`;
+    case "latency":
+      return `latency ${a.from} -> ${a.to} (ratio to node-to-node)`;
     case "fault": {
       const f = a.fault;
       switch (f.kind) {
@@ -476,13 +622,21 @@ export function describeAction(a: Action): string {
         case "link-mtu":
           return `link ${f.node}:${f.iface} mtu ${f.mtu}`;
         case "netem":
-          return f.reset ? `netem reset on ${f.node}:${f.iface}` : `netem on ${f.node}:${f.iface}`;
+          return f.reset
+            ? `impairment reset on ${f.node}:${f.iface}`
+            : `impair ${f.node}:${f.iface}${f.lossPct !== undefined ? ` loss ${f.lossPct}%` : ""}${
+              f.rateKbit !== undefined ? ` rate ${f.rateKbit}kbit` : ""
+            }${f.delayMs !== undefined ? ` delay ${f.delayMs}ms` : ""}${
+              f.forMs !== undefined ? ` for ${f.forMs / 1000} s` : ""
+            }`;
         case "agent":
           return `${f.action} ${f.node}'s agent${f.action === "kill" ? ` (${f.signal})` : ""}`;
         case "etcd":
           return `etcd ${f.action}`;
         case "lease-delete":
           return `delete ${f.node}'s lease`;
+        case "delete":
+          return `delete ${f.what}${f.peer ? ` to ${f.peer}` : ""} on ${f.node} by hand`;
       }
     }
   }

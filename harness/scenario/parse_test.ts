@@ -1,7 +1,8 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { resolveTopology } from "../topology/mod.ts";
 import { InputError } from "../topology/errors.ts";
-import { diffRoutes, expectedReach, expectedRoutes, parseDuration, parseScenario } from "./mod.ts";
+import { expectedReach, parseDuration, parseScenario } from "./mod.ts";
+import { parsePercentBound, parseRatioBand } from "./parse.ts";
 
 const topoText = await Deno.readTextFile(
   new URL("../../topologies/hostgw-split-subnet.clab.yml", import.meta.url),
@@ -63,19 +64,70 @@ Deno.test("host-gw across a router is expected unreachable, with the reason", ()
   const r = expectedReach(sc, n1, n2);
   assertEquals(r.pass, false);
   assert(r.why.includes("different subnets"));
-  assertEquals(expectedRoutes(sc, n1, [{ subnet: "10.244.5.0/24", publicIp: "192.168.62.2", node: n2 }]), []);
 });
 
-Deno.test("vxlan routes and structured diffs", () => {
+Deno.test("fault steps: deletes, windows, impairments and their expectations", () => {
   const sc = parseScenario(
     "s.yml",
-    "network: {Network: 10.244.0.0/16, Backend: {Type: vxlan}}\nsteps: []\n",
+    [
+      "network: {Network: 10.244.0.0/16}",
+      "steps:",
+      "  - fault: {delete: fdb, node: n1, peer: n2}",
+      "    expect: {restored-within: 1s}",
+      "  - fault: {link: r1:eth1, loss: 20%, for: 3s}",
+      '    expect: {probe-loss: "<= 50%", recovers-within: 2s}',
+      "  - fault: {link: r1:eth1, rate: 10mbit, for: 1s}",
+      "  - fault: {etcd: stop, for: 5s}",
+      '    expect: {probe-loss: "0%"}',
+      "  - fault: {lease: delete, node: n2}",
+      "    expect: {gone-from-peers-within: 5s}",
+      "  - throughput: {from: n1/p1, to: n2/p1, repeats: 2}",
+      '    expect: {ratio: ">= 0.5"}',
+      "  - latency: {from: n1/p1, to: n2/p1}",
+      "    expect: {ratio: 0.5..3}",
+      "",
+    ].join("\n"),
     topo,
   );
-  const n1 = topo.nodes.find((n) => n.name === "n1")!;
-  const want = expectedRoutes(sc, n1, [{ subnet: "10.244.5.0/24", publicIp: "192.168.62.2" }]);
-  assertEquals(want, [{ dst: "10.244.5.0/24", gateway: "10.244.5.0", dev: "flannel.1", onlink: true }]);
-  const d = diffRoutes(want, [{ dst: "10.244.9.0/24", dev: "flannel.1", onlink: true }]);
-  assertEquals([d.missing.length, d.extra.length, d.different.length], [1, 1, 0]);
+  const [del, loss, rate, etcd, lease, tp, lat] = sc.steps;
+  assertEquals(del!.action, {
+    kind: "fault",
+    fault: { kind: "delete", what: "fdb", node: "n1", peer: "n2" },
+  });
+  assertEquals(del!.expect, { restoredWithinMs: 1000 });
+  assertEquals(loss!.action, {
+    kind: "fault",
+    fault: { kind: "netem", node: "r1", iface: "eth1", reset: false, lossPct: 20, forMs: 3000 },
+  });
+  assertEquals(loss!.expect, { probeLoss: { op: "<=", pct: 50 }, recoversWithinMs: 2000 });
+  assertEquals((rate!.action as { fault: { rateKbit: number } }).fault.rateKbit, 10_000);
+  assertEquals(etcd!.expect, { probeLoss: { op: "<=", pct: 0 } });
+  assertEquals(lease!.expect, { goneFromPeersWithinMs: 5000 });
+  assertEquals(tp!.action, { kind: "throughput", from: "n1/p1", to: "n2/p1", seconds: 2, repeats: 2 });
+  assertEquals(tp!.expect, { ratio: { min: 0.5 } });
+  assertEquals(lat!.expect, { ratio: { min: 0.5, max: 3 } });
+  assertEquals(parsePercentBound("< 1.5 %"), { op: "<", pct: 1.5 });
+  assertEquals(parsePercentBound("150%"), undefined);
+  assertEquals(parseRatioBand({ max: 2 }), { max: 2 });
+  assertEquals(parseRatioBand("fast"), undefined);
   assertEquals(parseDuration("1.5s"), 1500);
+});
+
+Deno.test("bad fault keys name what is allowed", () => {
+  assert(
+    errorOf("network: {Network: 10.244.0.0/16}\nsteps:\n  - fault: {delete: rule, node: n1}\n").includes(
+      "route, neigh, fdb, vxlan-device",
+    ),
+  );
+  assert(
+    errorOf("network: {Network: 10.244.0.0/16}\nsteps:\n  - fault: {delete: route, node: n1}\n").includes(
+      "needs peer",
+    ),
+  );
+  assert(
+    errorOf(
+      'network: {Network: 10.244.0.0/16}\nsteps:\n  - fault: {etcd: stop}\n    expect: {probe-loss: "lots"}\n',
+    )
+      .includes("probe-loss"),
+  );
 });

@@ -4,17 +4,26 @@
  *
  * @module
  */
-import { spawn } from "../process.ts";
 import type { Cluster, Pod } from "../cluster.ts";
+import type { Process } from "../process.ts";
 import type { Action, Expect, Fault, PingSpec, Scenario, Step } from "./model.ts";
+import { expectedPodMtu, expectedReach } from "./expect.ts";
 import {
-  diffRoutes,
-  expectedPodMtu,
-  expectedReach,
-  expectedRoutes,
-  formatRoute,
-  type RouteEntry,
-} from "./expect.ts";
+  diffEmpty,
+  diffState,
+  type Entry,
+  expectedState,
+  formatDiff,
+  leaseKeyOf,
+  leasesFromKvs,
+  observedState,
+  reachFromRouteGet,
+  type StateDiff,
+} from "../checks/kernel_state.ts";
+import { lossIn, parsePingLog, type ProbeSample, recoveredAt, withinBound } from "../checks/probe_log.ts";
+import { formatSpread, inBand, percentile, round, spread } from "../checks/stats.ts";
+import { formatCidr, formatIp, parseCidr } from "../../agent/ip.ts";
+import type { PeerReach } from "../../agent/backend/desired.ts";
 
 /** The outcome of one step. */
 export interface StepResult {
@@ -30,6 +39,17 @@ export interface StepResult {
   readonly artifacts: readonly string[];
   /** Numbers worth reporting (throughput, recovery time). */
   readonly metrics: Readonly<Record<string, number>>;
+  /** What happened when (faults: injected, reverted, recovered), epoch ms. */
+  readonly timeline: readonly TimelineEvent[];
+  /** Wall-clock start, epoch ms. */
+  readonly startedAt: number;
+}
+
+/** One point on a fault's timeline. */
+export interface TimelineEvent {
+  /** Epoch ms. */
+  readonly t: number;
+  readonly what: string;
 }
 
 /** Called as steps start and finish. */
@@ -39,7 +59,12 @@ export interface Progress {
 }
 
 class Failed extends Error {
-  constructor(message: string, readonly details: string[] = []) {
+  constructor(
+    message: string,
+    readonly details: string[] = [],
+    readonly extra: { timeline?: TimelineEvent[]; metrics?: Record<string, number>; artifacts?: string[] } =
+      {},
+  ) {
     super(message);
   }
 }
@@ -49,6 +74,7 @@ interface Outcome {
   details?: string[];
   artifacts?: string[];
   metrics?: Record<string, number>;
+  timeline?: TimelineEvent[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -77,9 +103,17 @@ export class ScenarioRunner {
   readonly #sc: Scenario;
   readonly #subnets = new Map<string, string>();
 
-  constructor(cluster: Cluster, scenario: Scenario) {
+  readonly #only: ((step: Step) => boolean) | undefined;
+
+  /**
+   * @param cluster the running cluster
+   * @param scenario the scenario
+   * @param only when given, steps it rejects are skipped (`--rerun-failed`)
+   */
+  constructor(cluster: Cluster, scenario: Scenario, only?: (step: Step) => boolean) {
     this.#c = cluster;
     this.#sc = scenario;
+    this.#only = only;
   }
 
   /** Runs every step; resolves with their results. */
@@ -98,12 +132,32 @@ export class ScenarioRunner {
           details: [],
           artifacts: [],
           metrics: {},
+          timeline: [],
+          startedAt: Date.now(),
+        };
+        results.push(r);
+        progress.stepFinished(r);
+        continue;
+      }
+      if (this.#only && !this.#only(step)) {
+        const r: StepResult = {
+          step,
+          status: "skipped",
+          attempts: 0,
+          durationMs: 0,
+          message: "passed in the previous run (--rerun-failed)",
+          details: [],
+          artifacts: [],
+          metrics: {},
+          timeline: [],
+          startedAt: Date.now(),
         };
         results.push(r);
         progress.stepFinished(r);
         continue;
       }
       const started = performance.now();
+      const startedAt = Date.now();
       let attempts = 0;
       let result: StepResult;
       try {
@@ -117,6 +171,8 @@ export class ScenarioRunner {
           details: o.details ?? [],
           artifacts: o.artifacts ?? [],
           metrics: o.metrics ?? {},
+          timeline: o.timeline ?? [],
+          startedAt,
         };
       } catch (error) {
         result = {
@@ -126,8 +182,10 @@ export class ScenarioRunner {
           durationMs: Math.round(performance.now() - started),
           message: error instanceof Error ? error.message : String(error),
           details: error instanceof Failed ? error.details : [],
-          artifacts: [],
-          metrics: {},
+          artifacts: error instanceof Failed ? error.extra.artifacts ?? [] : [],
+          metrics: error instanceof Failed ? error.extra.metrics ?? {} : {},
+          timeline: error instanceof Failed ? error.extra.timeline ?? [] : [],
+          startedAt,
         };
         if (step.critical) stop = true;
       }
@@ -174,10 +232,13 @@ export class ScenarioRunner {
         }, count);
       case "fault":
         count();
-        return this.#fault(a.fault, e, t);
+        return this.#fault(step, a.fault, e, t);
       case "throughput":
         count();
-        return this.#throughput(a.from, a.to, a.seconds);
+        return this.#throughput(a.from, a.to, a.seconds, a.repeats, e);
+      case "latency":
+        count();
+        return this.#latency(a.from, a.to, a.count, a.repeats, e);
     }
   }
 
@@ -191,10 +252,16 @@ export class ScenarioRunner {
     }
     if (missing.length) throw new Failed(`no subnet.env yet on ${missing.join(", ")}`);
     // Pods are attached once agents are ready (the CNI plugin needs subnet.env).
-    for (const n of nodes) {
+    await Promise.all(nodes.map(async (n) => {
       const have = this.#c.pods.filter((p) => p.node === n.name).length;
-      if (have < this.#sc.podsPerNode) await this.#c.addPods(n.name, this.#sc.podsPerNode - have);
-    }
+      if (have < this.#sc.podsPerNode) {
+        try {
+          await this.#c.addPods(n.name, this.#sc.podsPerNode - have);
+        } catch (error) {
+          throw new Failed(`attaching pods on ${n.name} failed (retrying): ${(error as Error).message}`);
+        }
+      }
+    }));
     return {
       message:
         `${nodes.length} agents hold leases: ${
@@ -386,56 +453,80 @@ export class ScenarioRunner {
     return { message: `${found.join(", ")} (pcap: ${rel})`, details: found, artifacts: [file] };
   }
 
-  async #kernel(node: string): Promise<Outcome> {
+  /**
+   * The agent-owned kernel state of a node (routes into the pod network, neighbours and FDB entries of the
+   * vxlan device, the device itself) and the state the leases in etcd call for, computed by the agent's own
+   * pure plan functions.
+   */
+  async #kernelState(node: string): Promise<{ expected: Entry[]; actual: Entry[]; notes: string[] }> {
     const c = this.#c;
+    const sc = this.#sc;
     const self = c.topo.nodes.find((n) => n.name === node)!;
+    const ext = self.agentIface!;
     const own = (await c.subnetEnv(node))?.["FLANNEL_SUBNET"];
-    const leases = await c.leases();
-    const peers = leases
-      .filter((l) => !own || !sameNet(l.subnet, own))
-      .map((l) => ({
-        subnet: l.subnet,
-        publicIp: l.publicIp,
-        ...(c.topo.nodes.find((n) =>
-            n.agentIface && n.addresses[n.agentIface]?.[0]?.startsWith(`${l.publicIp}/`)
-          )
-          ? {
-            node: c.topo.nodes.find((n) =>
-              n.agentIface && n.addresses[n.agentIface]?.[0]?.startsWith(`${l.publicIp}/`)
-            )!,
-          }
-          : {}),
-      }));
-    const expected = expectedRoutes(this.#sc, self, peers);
-    const r = await c.runtime.exec(c.topo, node, ["ip", "-j", "-4", "route", "show"], { check: false });
-    const net = JSON.parse(this.#sc.network)["Network"] as string;
-    const actual: RouteEntry[] = (JSON.parse(r.stdout || "[]") as {
-      dst: string;
-      gateway?: string;
-      dev: string;
-      flags?: string[];
-    }[])
-      .filter((x) =>
-        x.dst !== "default" && x.dst.includes("/") && inNet(x.dst, net) && !(own && sameNet(x.dst, own))
-      )
-      .map((x) => ({
-        dst: x.dst,
-        ...(x.gateway ? { gateway: x.gateway } : {}),
-        dev: x.dev,
-        onlink: (x.flags ?? []).includes("onlink"),
-      }));
-    const d = diffRoutes(expected, actual);
-    const lines = [
-      ...d.missing.map((m) => `missing:   ${formatRoute(m)}`),
-      ...d.extra.map((m) => `extra:     ${formatRoute(m)}`),
-      ...d.different.map((m) => `different: ${formatRoute(m.actual)} (expected ${formatRoute(m.expected)})`),
-    ];
+    const leases = leasesFromKvs(await c.leaseKvs());
+    const sh = async (cmd: string[]): Promise<unknown[]> => {
+      const r = await c.runtime.exec(c.topo, node, cmd, { check: false, timeoutMs: 10_000 });
+      if (r.code !== 0) return [];
+      return JSON.parse(r.stdout.trim() || "[]") as unknown[];
+    };
+    const ips = [...new Set([...leases.values()].map((l) => formatIp(l.attrs.publicIp)))];
+    const reach = new Map<string, PeerReach>();
+    await Promise.all(ips.map(async (ip) => {
+      reach.set(ip, reachFromRouteGet(await sh(["ip", "-j", "route", "get", ip]) as { dev?: string }[], ext));
+    }));
+    const network = JSON.parse(sc.network)["Network"] as string;
+    const dev = `flannel.${sc.vni}`;
+    const vxlan = sc.backend === "vxlan";
+    const mtu = expectedPodMtu(c.topo, sc, self);
+    const expected = expectedState({
+      backend: sc.backend,
+      vni: sc.vni,
+      port: sc.port,
+      directRouting: sc.directRouting,
+      network,
+      ownKey: own ? leaseKeyOf(own) : "",
+      extName: ext,
+      leases,
+      reach: (ip) => reach.get(ip),
+      ...(vxlan && mtu !== undefined ? { deviceMtu: mtu } : {}),
+    });
+    const [routes, neighs, fdbs, links] = await Promise.all([
+      sh(["ip", "-j", "-4", "route", "show"]),
+      vxlan ? sh(["ip", "-j", "-4", "neigh", "show", "dev", dev]) : Promise.resolve([]),
+      vxlan ? sh(["bridge", "-j", "fdb", "show", "dev", dev]) : Promise.resolve([]),
+      vxlan ? sh(["ip", "-d", "-j", "link", "show", dev]) : Promise.resolve([]),
+    ]);
+    const withDev = <T extends object>(rows: unknown[]) => (rows as T[]).map((r) => ({ dev, ...r }));
+    const actual = observedState({
+      routes: routes as { dst: string }[],
+      neighs: withDev<{ dst: string }>(neighs),
+      fdbs: withDev<{ mac: string }>(fdbs),
+      ...(links[0] ? { device: links[0] as { ifname: string } } : {}),
+    }, { network, ...(own ? { ownSubnet: own } : {}), vni: sc.vni, extName: ext });
+    return { expected: [...expected.entries], actual, notes: [...expected.notes] };
+  }
+
+  async #kernelDiff(node: string): Promise<{ diff: StateDiff; expected: Entry[]; notes: string[] }> {
+    const { expected, actual, notes } = await this.#kernelState(node);
+    return { diff: diffState(expected, actual), expected, notes };
+  }
+
+  async #kernel(node: string): Promise<Outcome> {
+    const { diff, expected, notes } = await this.#kernelDiff(node);
+    const lines = formatDiff(diff);
     if (lines.length) {
-      throw new Failed(`${node}'s routes differ from the leases (${lines.length} entries)`, lines);
+      throw new Failed(
+        `${node}'s kernel state differs from what the leases call for: ${diff.missing.length} missing, ${diff.extra.length} extra, ${diff.different.length} different`,
+        [...lines, ...notes.map((n) => `note: ${n}`)],
+      );
     }
+    const count = (k: Entry["kind"]) => expected.filter((x) => x.kind === k).length;
     return {
-      message: `${node} holds the ${expected.length} routes its ${peers.length} peers' leases call for`,
-      details: expected.map(formatRoute),
+      message: `${node} holds exactly what the leases call for: ${count("route")} routes, ${
+        count("neigh")
+      } neighbours, ${count("fdb")} FDB entries${count("device") ? ", the vxlan device's attributes" : ""}`,
+      details: [...expected.map((x) => `${x.kind} ${x.key} ${x.value}`), ...notes.map((n) => `note: ${n}`)],
     };
   }
 
@@ -452,15 +543,31 @@ export class ScenarioRunner {
     if ((e.distinct ?? true) && new Set(ips).size !== ips.length) {
       throw new Failed(`two leases share a PublicIP: ${ips.join(", ")}`);
     }
+    // Each running agent's subnet.env names a lease that is in etcd with the node's own PublicIP.
+    const mismatched: string[] = [];
+    for (const n of this.#c.agentNodes.filter((x) => this.#c.agentRunning(x.name))) {
+      const env = (await this.#c.subnetEnv(n.name))?.["FLANNEL_SUBNET"];
+      if (!env) continue;
+      const subnet = formatCidr(parseCidr(env));
+      const l = leases.find((x) => x.subnet === subnet);
+      const ip = n.agentIface ? n.addresses[n.agentIface]?.[0]?.split("/")[0] : undefined;
+      if (!l) mismatched.push(`${n.name}'s subnet.env says ${subnet}, which has no lease in etcd`);
+      else if (ip && l.publicIp !== ip) {
+        mismatched.push(`${n.name}'s lease ${subnet} carries PublicIP ${l.publicIp}, not ${ip}`);
+      }
+    }
+    if (mismatched.length) throw new Failed(mismatched.join("; "));
     return {
-      message: `${leases.length} leases: ${leases.map((l) => `${l.subnet}@${l.publicIp}`).join(", ")}`,
+      message: `${leases.length} leases, distinct, each agent's subnet.env backed by its lease: ${
+        leases.map((l) => `${l.subnet}@${l.publicIp}`).join(", ")
+      }`,
     };
   }
 
   /** Pings from a pod of `node` to a pod of every other reachable node until all answer. */
   async #probe(node: string | undefined, deadlineMs: number): Promise<number> {
     const started = performance.now();
-    const pods = this.#c.pods;
+    const pods = this.#c.pods.filter((p) => this.#c.agentRunning(p.node));
     const pairs: [Pod, Pod][] = [];
     for (const a of pods) {
       for (const b of pods) {
@@ -491,121 +598,570 @@ export class ScenarioRunner {
     return Math.round(performance.now() - started);
   }
 
-  async #fault(f: Fault, e: Expect, timeoutMs: number): Promise<Outcome> {
+  /** The pod pair the background probe uses for a fault: one that crosses the faulted node or link. */
+  #probePair(f: Fault): [Pod, Pod] | undefined {
+    const nodeOf = (p: Pod) => this.#c.topo.nodes.find((n) => n.name === p.node)!;
+    const pods = this.#c.pods;
+    const pairs: [Pod, Pod][] = [];
+    for (const a of pods) {
+      for (const b of pods) {
+        if (a.node !== b.node && expectedReach(this.#sc, nodeOf(a), nodeOf(b)).pass) pairs.push([a, b]);
+      }
+    }
+    const removed = f.kind === "lease-delete" ? f.node : undefined;
+    const usable = pairs.filter(([a, b]) => a.node !== removed && b.node !== removed);
+    if (f.kind === "delete" && f.peer) {
+      return usable.find(([a, b]) => a.node === f.node && b.node === f.peer) ?? usable[0];
+    }
+    const focus = "node" in f ? f.node : undefined;
+    return usable.find(([a, b]) => a.node !== focus && b.node === focus) ??
+      usable.find(([a]) => a.node === focus) ?? usable[0];
+  }
+
+  /** Starts a 20 ms ping between two pods whose output (with timestamps) goes to a file in the lab dir. */
+  async #startProbe(
+    step: Step,
+    pair: [Pod, Pod],
+  ): Promise<{ file: string; proc: Process; pair: [Pod, Pod] }> {
     const c = this.#c;
-    let message = "";
-    let node: string | undefined;
+    const [a, b] = pair;
+    await Deno.mkdir(`${c.labDir}/probes`, { recursive: true });
+    const file = `${c.labDir}/probes/step${step.index}-${a.id.replace("/", "_")}-${
+      b.id.replace("/", "_")
+    }.log`;
+    await Deno.remove(file).catch(() => {});
+    const proc = await c.runtime.spawn(c.topo, a.node, [
+      "ip",
+      "netns",
+      "exec",
+      a.netns,
+      "ping",
+      "-D",
+      "-O",
+      "-n",
+      "-i",
+      "0.02",
+      "-W",
+      "1",
+      b.ip,
+    ], { logFile: file, graceMs: 1000 });
+    return { file, proc, pair };
+  }
+
+  async #samples(file: string): Promise<ProbeSample[]> {
+    return parsePingLog(await Deno.readTextFile(file).catch(() => ""));
+  }
+
+  /** The subnet, PublicIP and VtepMAC of a node's lease. */
+  async #leaseOf(node: string): Promise<{ subnet: string; publicIp: string; mac?: string } | undefined> {
+    const env = (await this.#c.subnetEnv(node))?.["FLANNEL_SUBNET"];
+    if (!env) return undefined;
+    const subnet = formatCidr(parseCidr(env));
+    const l = (await this.#c.leases().catch(() => [])).find((x) => x.subnet === subnet);
+    if (!l) return { subnet, publicIp: "" };
+    const data = l.attrs.backendData as { VtepMAC?: string } | undefined;
+    return { subnet, publicIp: l.publicIp, ...(data?.VtepMAC ? { mac: data.VtepMAC.toLowerCase() } : {}) };
+  }
+
+  /** Deletes a kernel entry by hand, as an operator (or another program) might. */
+  async #deleteEntry(f: Extract<Fault, { kind: "delete" }>): Promise<string> {
+    const c = this.#c;
+    const dev = `flannel.${this.#sc.vni}`;
+    let cmd: string[];
+    let what: string;
+    if (f.what === "vxlan-device") {
+      cmd = ["ip", "link", "del", dev];
+      what = `the vxlan device ${dev}`;
+    } else {
+      const peer = await this.#leaseOf(f.peer!);
+      if (!peer) throw new Failed(`${f.peer} holds no lease: nothing to delete on ${f.node}`);
+      const addr = peer.subnet.split("/")[0]!;
+      if (f.what === "route") {
+        cmd = ["ip", "route", "del", peer.subnet];
+        what = `the route to ${peer.subnet}`;
+      } else if (f.what === "neigh") {
+        cmd = ["ip", "neigh", "del", addr, "dev", dev];
+        what = `the neighbour ${addr} on ${dev}`;
+      } else {
+        if (!peer.mac) throw new Failed(`${f.peer}'s lease has no VtepMAC: no FDB entry to delete`);
+        cmd = ["bridge", "fdb", "del", peer.mac, "dev", dev, "dst", peer.publicIp, "self"];
+        what = `the FDB entry ${peer.mac} dst ${peer.publicIp}`;
+      }
+    }
+    const r = await c.runtime.exec(c.topo, f.node, cmd, { check: false, timeoutMs: 10_000 });
+    if (r.code !== 0) {
+      throw new Failed(`could not delete ${what} on ${f.node}: ${(r.stderr || r.stdout).trim()}`);
+    }
+    return `deleted ${what} on ${f.node} (${cmd.join(" ")})`;
+  }
+
+  /** Applies a fault; returns what was done. */
+  async #inject(f: Fault, mark: (what: string) => void): Promise<string> {
+    const c = this.#c;
     switch (f.kind) {
       case "link":
         await c.runtime.impair(c.topo, f.node, f.iface, { kind: f.set });
-        message = `${f.node}:${f.iface} set ${f.set}`;
-        break;
+        mark(`${f.node}:${f.iface} ${f.set}`);
+        return `${f.node}:${f.iface} set ${f.set}`;
       case "link-mtu":
         await c.runtime.impair(c.topo, f.node, f.iface, { kind: "mtu", mtu: f.mtu });
-        message = `${f.node}:${f.iface} mtu ${f.mtu}`;
-        break;
-      case "netem":
-        await c.runtime.impair(
-          c.topo,
-          f.node,
-          f.iface,
-          f.reset ? { kind: "reset" } : {
+        mark(`${f.node}:${f.iface} mtu ${f.mtu}`);
+        return `${f.node}:${f.iface} mtu ${f.mtu}`;
+      case "netem": {
+        if (f.reset) {
+          await c.runtime.impair(c.topo, f.node, f.iface, { kind: "reset" });
+          mark(`${f.node}:${f.iface} impairments removed`);
+          return `impairments removed from ${f.node}:${f.iface}`;
+        }
+        try {
+          await c.runtime.impair(c.topo, f.node, f.iface, {
             kind: "netem",
             ...(f.delayMs !== undefined ? { delayMs: f.delayMs } : {}),
+            ...(f.jitterMs !== undefined ? { jitterMs: f.jitterMs } : {}),
             ...(f.lossPct !== undefined ? { lossPct: f.lossPct } : {}),
-          },
-        );
-        message = `netem ${f.reset ? "reset" : "applied"} on ${f.node}:${f.iface}`;
-        break;
+            ...(f.rateKbit !== undefined ? { rateKbit: f.rateKbit } : {}),
+          });
+        } catch (error) {
+          const hint = (error as { hint?: string }).hint;
+          throw new Failed(`${(error as Error).message}${hint ? ` (${hint})` : ""}`);
+        }
+        const what = [
+          f.lossPct !== undefined ? `loss ${f.lossPct}% (random-drop rule)` : "",
+          f.rateKbit !== undefined ? `rate ${f.rateKbit} kbit/s (tbf)` : "",
+          f.delayMs !== undefined ? `delay ${f.delayMs} ms` : "",
+        ].filter(Boolean).join(", ");
+        mark(`${f.node}:${f.iface} ${what}`);
+        return `${f.node}:${f.iface} impaired: ${what}`;
+      }
       case "agent": {
-        node = f.node;
-        const before = (await c.subnetEnv(f.node))?.["FLANNEL_SUBNET"];
         if (f.action === "start") {
           await c.startAgent(f.node);
-          message = `started ${f.node}'s agent`;
-        } else {
-          await c.stopAgent(f.node, f.action === "kill" ? f.signal : "SIGTERM");
-          message = `${f.action === "kill" ? `killed (${f.signal})` : "stopped"} ${f.node}'s agent`;
-          if (f.action === "restart" || f.restartAfterMs !== undefined) {
-            await sleep(f.restartAfterMs ?? 0);
-            await c.startAgent(f.node);
-            message += `, restarted after ${f.restartAfterMs ?? 0} ms`;
-          }
+          mark(`${f.node}'s agent started`);
+          return `started ${f.node}'s agent`;
         }
-        if (e.sameSubnet) {
-          // The restarted agent rewrites subnet.env; wait for its lease in etcd to carry the same subnet.
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
-            const leases = await c.leases().catch(() => []);
-            const env = (await c.subnetEnv(f.node))?.["FLANNEL_SUBNET"];
-            if (before && env && sameNet(env, before) && leases.some((l) => sameNet(l.subnet, before))) break;
-            if (Date.now() > deadline) {
-              throw new Failed(`${f.node} did not keep subnet ${before} (subnet.env: ${env})`);
-            }
-            await sleep(250);
-          }
-          message += `; kept subnet ${before}`;
+        await c.stopAgent(f.node, f.action === "kill" ? f.signal : "SIGTERM");
+        mark(`${f.node}'s agent ${f.action === "kill" ? `killed (${f.signal})` : "stopped"}`);
+        let message = `${f.action === "kill" ? `killed (${f.signal})` : "stopped"} ${f.node}'s agent`;
+        if (f.action === "restart" || f.restartAfterMs !== undefined) {
+          await sleep(f.restartAfterMs ?? 0);
+          await c.startAgent(f.node);
+          mark(`${f.node}'s agent restarted`);
+          message += `, restarted after ${f.restartAfterMs ?? 0} ms`;
         }
-        break;
+        return message;
       }
       case "etcd":
         if (f.action === "stop") await c.stopEtcd();
         else await c.startEtcd();
-        message = `etcd ${f.action === "stop" ? "stopped" : "started"}`;
-        break;
+        mark(`etcd ${f.action === "stop" ? "stopped" : "started"}`);
+        return `etcd ${f.action === "stop" ? "stopped" : "started"}`;
       case "lease-delete": {
         const key = await c.deleteLease(f.node);
-        message = key ? `deleted ${key}` : `${f.node} had no lease to delete`;
-        break;
+        mark(key ? `deleted ${key}` : `no lease of ${f.node}`);
+        return key ? `deleted ${key}` : `${f.node} had no lease to delete`;
+      }
+      case "delete": {
+        const m = await this.#deleteEntry(f);
+        mark(m);
+        return m;
       }
     }
-    if (e.recoversWithinMs !== undefined) {
-      const ms = await this.#probe(node, e.recoversWithinMs);
-      return {
-        message: `${message}; pods reach each other again after ${ms} ms`,
-        metrics: { recoveryMs: ms },
-      };
-    }
-    return { message };
   }
 
-  async #throughput(from: string, to: string, seconds: number): Promise<Outcome> {
+  /** Reverts a windowed fault at the end of its window. */
+  async #revert(f: Fault, mark: (what: string) => void): Promise<string> {
     const c = this.#c;
-    const server = c.pod(to);
-    const client = c.pod(from);
-    const srv = await spawn(["ip", "netns", "exec", server.netns, "iperf3", "-s", "-1", "-p", "5201"], {
-      logFile: `${c.labDir}/${server.node}/iperf3-server.log`,
-    });
+    switch (f.kind) {
+      case "link":
+        await c.runtime.impair(c.topo, f.node, f.iface, { kind: f.set === "down" ? "up" : "down" });
+        mark(`${f.node}:${f.iface} ${f.set === "down" ? "up" : "down"} again`);
+        return `${f.node}:${f.iface} set ${f.set === "down" ? "up" : "down"} again`;
+      case "link-mtu": {
+        const link = c.topo.links.find((l) =>
+          (l.a.node === f.node && l.a.iface === f.iface) || (l.b.node === f.node && l.b.iface === f.iface)
+        );
+        const mtu = link?.mtu ?? 1500;
+        await c.runtime.impair(c.topo, f.node, f.iface, { kind: "mtu", mtu });
+        mark(`${f.node}:${f.iface} mtu ${mtu} again`);
+        return `mtu ${mtu} restored`;
+      }
+      case "netem":
+        await c.runtime.impair(c.topo, f.node, f.iface, { kind: "reset" });
+        mark(`${f.node}:${f.iface} impairments removed`);
+        return "impairments removed";
+      case "agent":
+        if (f.action === "start") {
+          await c.stopAgent(f.node);
+          mark(`${f.node}'s agent stopped again`);
+          return "agent stopped again";
+        }
+        await c.startAgent(f.node);
+        mark(`${f.node}'s agent started again`);
+        return "agent started again";
+      case "etcd":
+        if (f.action === "stop") await c.startEtcd();
+        else await c.stopEtcd();
+        mark(`etcd ${f.action === "stop" ? "started" : "stopped"} again`);
+        return `etcd ${f.action === "stop" ? "started" : "stopped"} again`;
+      case "lease-delete":
+      case "delete":
+        return "nothing to revert";
+    }
+  }
+
+  async #fault(step: Step, f: Fault, e: Expect, timeoutMs: number): Promise<Outcome> {
+    const c = this.#c;
+    const timeline: TimelineEvent[] = [];
+    const mark = (what: string) => timeline.push({ t: Date.now(), what });
+    const metrics: Record<string, number> = {};
+    const details: string[] = [];
+    const artifacts: string[] = [];
+    const fail = (msg: string, more: string[] = []) =>
+      new Failed(msg, [...details, ...more], { timeline, metrics, artifacts });
+    const wantsProbe = e.recoversWithinMs !== undefined || e.probeLoss !== undefined;
+    const pair = wantsProbe ? this.#probePair(f) : undefined;
+    const node = "node" in f && f.kind !== "link" && f.kind !== "link-mtu" && f.kind !== "netem"
+      ? f.node
+      : undefined;
+    const before = node ? await this.#leaseOf(node) : undefined;
+    const probe = pair ? await this.#startProbe(step, pair) : undefined;
+    if (probe) {
+      artifacts.push(probe.file);
+      mark(`probe ${pair![0].id} -> ${pair![1].id} every 20 ms`);
+      await sleep(400); // a baseline before the fault
+    }
+    let messages: string[] = [];
+    try {
+      const injectedAt = Date.now();
+      messages.push(await this.#inject(f, mark));
+      if (f.forMs !== undefined) {
+        await sleep(f.forMs);
+        messages.push(`after ${f.forMs / 1000} s: ${await this.#revert(f, mark)}`);
+      }
+      const endAt = Date.now();
+      const deadline = injectedAt + timeoutMs;
+
+      if (e.restoredWithinMs !== undefined && f.kind === "delete") {
+        let last: StateDiff | undefined;
+        let restoredAt: number | undefined;
+        while (Date.now() < Math.max(deadline, injectedAt + e.restoredWithinMs + 2000)) {
+          last = (await this.#kernelDiff(f.node).catch(() => undefined))?.diff;
+          if (last && diffEmpty(last)) {
+            restoredAt = Date.now();
+            break;
+          }
+          await sleep(50);
+        }
+        if (restoredAt === undefined) {
+          throw fail(`${f.node}'s kernel state was not restored`, last ? formatDiff(last) : []);
+        }
+        metrics["restoredMs"] = restoredAt - injectedAt;
+        mark(`${f.node}'s kernel state matches the leases again`);
+        messages.push(`restored in ${restoredAt - injectedAt} ms`);
+        if (restoredAt - injectedAt > e.restoredWithinMs) {
+          throw fail(
+            `${f.node}'s kernel state was restored after ${
+              restoredAt - injectedAt
+            } ms, later than ${e.restoredWithinMs} ms`,
+          );
+        }
+      }
+
+      if (node && (e.sameSubnet || e.sameVtepMac) && before) {
+        // The restarted agent rewrites subnet.env; wait for its lease in etcd to carry the same subnet (and MAC).
+        for (;;) {
+          const now = await this.#leaseOf(node);
+          const okSubnet = !e.sameSubnet || now?.subnet === before.subnet && now.publicIp !== "";
+          const okMac = !e.sameVtepMac || (now?.mac !== undefined && now.mac === before.mac);
+          if (okSubnet && okMac) break;
+          if (Date.now() > deadline) {
+            throw fail(
+              `${node} did not keep its ${!okSubnet ? `subnet ${before.subnet} (now ${now?.subnet})` : ""}${
+                !okSubnet && !okMac ? " and " : ""
+              }${!okMac ? `VTEP MAC ${before.mac} (now ${now?.mac})` : ""}`,
+            );
+          }
+          await sleep(250);
+        }
+        messages.push(
+          [
+            e.sameSubnet ? `kept subnet ${before.subnet}` : "",
+            e.sameVtepMac ? `kept VTEP MAC ${before.mac}` : "",
+          ]
+            .filter(Boolean).join(" and "),
+        );
+      }
+
+      if (e.goneFromPeersWithinMs !== undefined && node && before) {
+        const peers = c.agentNodes.filter((n) => n.name !== node && c.agentRunning(n.name));
+        const addr = before.subnet.split("/")[0]!;
+        const refers = (x: Entry) =>
+          x.key === before.subnet || x.key.startsWith(`${addr} `) ||
+          (before.publicIp !== "" && x.value.includes(`dst ${before.publicIp} `));
+        let left: string[] = [];
+        let goneAt: number | undefined;
+        while (Date.now() < injectedAt + Math.max(e.goneFromPeersWithinMs + 2000, timeoutMs)) {
+          left = [];
+          for (const p of peers) {
+            const st = await this.#kernelState(p.name).catch(() => undefined);
+            for (const x of st?.actual ?? []) {
+              if (refers(x)) left.push(`${p.name}: ${x.kind} ${x.key} ${x.value}`);
+            }
+          }
+          if (!left.length) {
+            goneAt = Date.now();
+            break;
+          }
+          await sleep(100);
+        }
+        if (goneAt === undefined) throw fail(`${node}'s entries are still on its peers`, left);
+        metrics["goneMs"] = goneAt - injectedAt;
+        mark(`${node}'s entries gone from ${peers.map((p) => p.name).join(", ")}`);
+        messages.push(`its entries left every peer after ${goneAt - injectedAt} ms`);
+        if (goneAt - injectedAt > e.goneFromPeersWithinMs) {
+          throw fail(
+            `${node}'s entries left its peers after ${
+              goneAt - injectedAt
+            } ms, later than ${e.goneFromPeersWithinMs} ms`,
+          );
+        }
+      }
+
+      if (probe) {
+        const limit = e.recoversWithinMs ?? Math.max(timeoutMs - (endAt - injectedAt), 5000);
+        let samples: ProbeSample[] = [];
+        let recovered: number | undefined;
+        while (Date.now() < endAt + limit + 1000) {
+          samples = await this.#samples(probe.file);
+          recovered = recoveredAt(samples, endAt - 100);
+          if (recovered !== undefined) break;
+          await sleep(100);
+        }
+        // A path that never broke "recovers" with its first probe after the fault: count from the fault's end.
+        const recoveryMs = recovered === undefined ? undefined : Math.max(0, Math.round(recovered - endAt));
+        const loss = lossIn(samples, injectedAt, recovered ?? Date.now());
+        metrics["probeSent"] = loss.sent;
+        metrics["probeLost"] = loss.lost;
+        metrics["probeLossPct"] = loss.lossPct;
+        if (recoveryMs !== undefined) metrics["recoveryMs"] = recoveryMs;
+        const lossMs = samples.filter((s) => !s.ok && s.t >= injectedAt).length * 20;
+        details.push(
+          `probe ${pair![0].id} -> ${
+            pair![1].id
+          }: ${loss.lost} of ${loss.sent} lost (${loss.lossPct}%) from the fault to recovery, ~${lossMs} ms without answers; ${
+            recoveryMs === undefined
+              ? "not recovered"
+              : `answers steadily ${recoveryMs} ms after the fault${
+                f.forMs !== undefined ? " window" : ""
+              } ended`
+          }`,
+        );
+        if (recovered !== undefined) mark(`probe answers steadily again`);
+        if (e.recoversWithinMs !== undefined) {
+          if (recoveryMs === undefined || recoveryMs > e.recoversWithinMs) {
+            throw fail(
+              `the probe did not recover within ${e.recoversWithinMs} ms${
+                recoveryMs !== undefined ? ` (took ${recoveryMs} ms)` : ""
+              }`,
+            );
+          }
+          // Every other cross-node pair must answer too.
+          const rest = Math.max(e.recoversWithinMs - recoveryMs, 2000);
+          await this.#probe(node, rest).catch((error) => {
+            throw fail((error as Error).message);
+          });
+          messages.push(`pods reach each other again ${recoveryMs} ms after the fault`);
+        }
+        if (e.probeLoss && !withinBound(loss.lossPct, e.probeLoss)) {
+          throw fail(`probe loss ${loss.lossPct}% is not ${e.probeLoss.op} ${e.probeLoss.pct}%`);
+        }
+        if (e.probeLoss) messages.push(`probe loss ${loss.lossPct}% (${e.probeLoss.op} ${e.probeLoss.pct}%)`);
+      } else if (e.recoversWithinMs !== undefined) {
+        const ms = await this.#probe(node, e.recoversWithinMs).catch((error) => {
+          throw fail((error as Error).message);
+        });
+        metrics["recoveryMs"] = ms;
+        messages.push(`pods reach each other again after ${ms} ms`);
+      }
+    } finally {
+      await probe?.proc.stop("SIGINT");
+    }
+    messages = messages.filter(Boolean);
+    return { message: messages.join("; "), details, metrics, timeline, artifacts };
+  }
+
+  /** iperf3 from a client namespace to a server address; returns Mbit/s. */
+  async #iperf(
+    server: { node: string; netns?: string; ip: string },
+    client: { node: string; netns?: string },
+    seconds: number,
+    log: string,
+  ): Promise<number> {
+    const c = this.#c;
+    const inNs = (x: { netns?: string }, cmd: string[]) =>
+      x.netns ? ["ip", "netns", "exec", x.netns, ...cmd] : cmd;
+    const srv = await c.runtime.spawn(
+      c.topo,
+      server.node,
+      inNs(server, ["iperf3", "-s", "-1", "-p", "5201"]),
+      {
+        logFile: log,
+        graceMs: 1000,
+      },
+    );
     try {
       let r = { code: 1, stdout: "", stderr: "" };
       for (let i = 0; i < 20 && r.code !== 0; i++) {
         await sleep(150);
-        r = await c.podExec(client, ["iperf3", "-c", server.ip, "-p", "5201", "-t", String(seconds), "-J"], {
-          timeoutMs: (seconds + 15) * 1000,
-        });
+        r = await c.runtime.exec(
+          c.topo,
+          client.node,
+          inNs(client, ["iperf3", "-c", server.ip, "-p", "5201", "-t", String(seconds), "-J"]),
+          { check: false, timeoutMs: (seconds + 15) * 1000 },
+        );
       }
       if (r.code !== 0) throw new Failed(`iperf3 failed: ${(r.stderr || r.stdout).slice(-300)}`);
       const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-      const mbps = Math.round(j.end.sum_received.bits_per_second / 1e6);
-      return {
-        message: `${from} -> ${to}: ${mbps} Mbit/s over ${seconds} s (recorded, not asserted)`,
-        metrics: { mbps },
-      };
+      return j.end.sum_received.bits_per_second / 1e6;
     } finally {
       await srv.stop();
     }
   }
+
+  /** The underlay address of a node's agent interface. */
+  #underlayIp(node: string): string {
+    const spec = this.#c.topo.nodes.find((n) => n.name === node)!;
+    const cidr = spec.agentIface ? spec.addresses[spec.agentIface]?.[0] : undefined;
+    if (!cidr) throw new Failed(`${node} has no address on its agent interface to measure the baseline with`);
+    return cidr.split("/")[0]!;
+  }
+
+  async #throughput(from: string, to: string, seconds: number, repeats: number, e: Expect): Promise<Outcome> {
+    const c = this.#c;
+    const server = c.pod(to);
+    const client = c.pod(from);
+    const podRuns: number[] = [];
+    const nodeRuns: number[] = [];
+    const log = `${c.labDir}/${server.node}/iperf3-server.log`;
+    for (let i = 0; i < repeats; i++) {
+      // Interleaved, so that drift in the host's load hits both series alike.
+      nodeRuns.push(
+        await this.#iperf(
+          { node: server.node, ip: this.#underlayIp(server.node) },
+          { node: client.node },
+          seconds,
+          log,
+        ),
+      );
+      podRuns.push(
+        await this.#iperf({ node: server.node, netns: server.netns, ip: server.ip }, client, seconds, log),
+      );
+    }
+    const pod = spread(podRuns);
+    const base = spread(nodeRuns);
+    const ratio = round(pod.mean / base.mean, 3);
+    const metrics = {
+      podMbps: round(pod.mean, 1),
+      podMbpsStdev: round(pod.stdev, 1),
+      nodeMbps: round(base.mean, 1),
+      nodeMbpsStdev: round(base.stdev, 1),
+      ratio,
+      repeats,
+    };
+    const details = [
+      `pod-to-pod   ${from} -> ${to}: ${formatSpread(pod, "Mbit/s", 0)}`,
+      `node-to-node ${client.node} -> ${server.node}: ${formatSpread(base, "Mbit/s", 0)}`,
+    ];
+    const band = e.ratio;
+    if (band && !inBand(ratio, band)) {
+      throw new Failed(`throughput ratio ${ratio} is outside ${bandText(band)}`, details, { metrics });
+    }
+    return {
+      message: `pod-to-pod ${
+        round(pod.mean, 0)
+      } Mbit/s = ${ratio} × node-to-node (${repeats} repeats, ${seconds} s each; ${
+        band ? `within ${bandText(band)}` : "recorded, not asserted"
+      })`,
+      details,
+      metrics,
+    };
+  }
+
+  async #pingRtts(from: { node: string; netns?: string }, ip: string, count: number): Promise<number[]> {
+    const c = this.#c;
+    const cmd = ["ping", "-n", "-c", String(count), "-i", "0.01", "-W", "1", ip];
+    const r = await c.runtime.exec(
+      c.topo,
+      from.node,
+      from.netns ? ["ip", "netns", "exec", from.netns, ...cmd] : cmd,
+      {
+        check: false,
+        timeoutMs: 60_000,
+      },
+    );
+    return [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  }
+
+  async #latency(from: string, to: string, count: number, repeats: number, e: Expect): Promise<Outcome> {
+    const c = this.#c;
+    const a = c.pod(from);
+    const b = c.pod(to);
+    const pod = { p50: [] as number[], p99: [] as number[] };
+    const node = { p50: [] as number[], p99: [] as number[] };
+    for (let i = 0; i < repeats; i++) {
+      const n = await this.#pingRtts({ node: a.node }, this.#underlayIp(b.node), count);
+      const p = await this.#pingRtts(a, b.ip, count);
+      if (!n.length || !p.length) throw new Failed(`no ping answers (${p.length} pod, ${n.length} node)`);
+      node.p50.push(percentile(n, 50));
+      node.p99.push(percentile(n, 99));
+      pod.p50.push(percentile(p, 50));
+      pod.p99.push(percentile(p, 99));
+    }
+    const s = {
+      pod50: spread(pod.p50),
+      pod99: spread(pod.p99),
+      node50: spread(node.p50),
+      node99: spread(node.p99),
+    };
+    const r50 = round(s.pod50.mean / s.node50.mean, 3);
+    const r99 = round(s.pod99.mean / s.node99.mean, 3);
+    const metrics = {
+      podP50Ms: round(s.pod50.mean, 3),
+      podP99Ms: round(s.pod99.mean, 3),
+      nodeP50Ms: round(s.node50.mean, 3),
+      nodeP99Ms: round(s.node99.mean, 3),
+      ratioP50: r50,
+      ratioP99: r99,
+      repeats,
+    };
+    const details = [
+      `pod-to-pod   ${from} -> ${to}: p50 ${formatSpread(s.pod50, "ms", 3)}; p99 ${
+        formatSpread(s.pod99, "ms", 3)
+      }`,
+      `node-to-node ${a.node} -> ${b.node}: p50 ${formatSpread(s.node50, "ms", 3)}; p99 ${
+        formatSpread(s.node99, "ms", 3)
+      }`,
+      `${count} pings per repeat at 10 ms intervals`,
+    ];
+    if (e.ratio && !inBand(r50, e.ratio)) {
+      throw new Failed(`p50 latency ratio ${r50} is outside ${bandText(e.ratio)}`, details, { metrics });
+    }
+    return {
+      message: `pod-to-pod p50 ${round(s.pod50.mean, 3)} ms = ${r50} × node-to-node, p99 ${
+        round(s.pod99.mean, 3)
+      } ms = ${r99} × (${repeats} repeats; ${
+        e.ratio ? `p50 ratio within ${bandText(e.ratio)}` : "recorded, not asserted"
+      })`,
+      details,
+      metrics,
+    };
+  }
 }
 
-function toInt(ip: string): number {
-  return ip.split(".").reduce((a, b) => (a << 8) + Number(b), 0) >>> 0;
-}
-function inNet(cidr: string, net: string): boolean {
-  const [ip] = cidr.split("/");
-  const [nip, nlen] = net.split("/");
-  const mask = Number(nlen) === 0 ? 0 : (~0 << (32 - Number(nlen))) >>> 0;
-  return ((toInt(ip!) & mask) >>> 0) === ((toInt(nip!) & mask) >>> 0);
-}
-function sameNet(a: string, b: string): boolean {
-  return a.split("/")[1] === b.split("/")[1] && inNet(a, b);
+function bandText(b: { min?: number; max?: number }): string {
+  return b.min !== undefined && b.max !== undefined
+    ? `${b.min}..${b.max}`
+    : b.min !== undefined
+    ? `>= ${b.min}`
+    : `<= ${b.max}`;
 }

@@ -15,8 +15,10 @@ const TOPOLOGIES = new URL("../../topologies/", import.meta.url).pathname;
 export async function runTopology(
   name: string,
   extra: string[] = [],
-): Promise<{ code: number; out: string; junit: string }> {
+): Promise<{ code: number; out: string; junit: string; html: string }> {
   const base = await Deno.makeTempDir({ prefix: `flannel-lab-e2e-${name}-` });
+  // A lab name of its own, so a concurrent run of the same topology (another checkout, CI) never meets it.
+  const lab = `${name}-e2e${Deno.pid}`;
   try {
     const r = await run([
       Deno.execPath(),
@@ -29,14 +31,17 @@ export async function runTopology(
       `${TOPOLOGIES}${name}.clab.yml`,
       "--lab-dir",
       base,
+      "--name",
+      lab,
       "--junit",
       `${base}/junit.xml`,
       ...extra,
     ], { check: false, timeoutMs: 600_000 });
     const junit = await Deno.readTextFile(`${base}/junit.xml`).catch(() => "");
-    const left = (await ownedNamespaces()).filter((o) => o.lab === name);
+    const html = await Deno.readTextFile(`${base}/clab-${lab}/report.html`).catch(() => "");
+    const left = (await ownedNamespaces()).filter((o) => o.lab === lab);
     assert(left.length === 0, `namespaces left behind: ${left.map((l) => l.ns).join(", ")}`);
-    return { code: r.code, out: r.stdout + r.stderr, junit };
+    return { code: r.code, out: r.stdout + r.stderr, junit, html };
   } finally {
     await Deno.remove(base, { recursive: true }).catch(() => {});
   }

@@ -9,5 +9,9 @@ Deno.test({
     const r = await runTopology("vxlan-directrouting");
     assert(r.code === 0, r.out);
     assert(r.junit.includes('failures="0"'), r.junit);
+    assert(
+      r.html.includes("<!doctype html>") && !r.html.includes('class="tag fail"'),
+      "report.html kept, no failure",
+    );
   },
 });
