@@ -1,32 +1,49 @@
 /**
- * udp backend data-plane benchmark: pod-to-pod through two standalone udp backends (`tests/integration/
- * udp_lab.ts`), each figure also measured node-to-node on the same underlay veth in the same run, so the ratio
- * is what the proxy costs on this machine.
+ * udp backend data-plane benchmark, three paths in one run on the same kind of underlay (two namespaces joined
+ * by a veth, MTU 1500):
  *
- * - TCP throughput: iperf3, 5 s per run.
- * - RTT: 50 pings 20 ms apart, mean of the per-run averages.
- * - Packets/s: iperf3 UDP with 100-byte IP packets (72-byte payload) at full speed, 5 s; packets received/s.
+ * - node → node: the underlay itself (baseline);
+ * - ours: pod → pod through two standalone udp backends (`tests/helpers/udp_lab.ts`, `udp_proxy_main.ts`);
+ * - ours without offload: the same with `--no-offload` (no UDP GSO/GRO: one datagram per kernel pass, like
+ *   upstream), to separate the effect of the worker-thread design from that of the kernel offloads;
+ * - upstream: pod → pod through two upstream flanneld v0.28.9 processes with the udp backend (its C proxy),
+ *   etcd in node 1's namespace (`startUpstreamUdpLab`).
  *
- * Each is repeated (`REPEATS`), reported as median with the min–max spread. Run alone with
- * `deno run -A --unstable-net bench/udp_bench.ts` (writes bench/results/udp.{json,md}) or through bench/mod.ts.
+ * Measures, each repeated `REPEATS` times with the order of the paths reversed every other round (A-B-C-D,
+ * D-C-B-A, …), reported as median (min–max):
+ * - TCP throughput: iperf3, one stream, `SECONDS` s;
+ * - RTT: `PINGS` pings 10 ms apart; p50 and p99 over all pings of all rounds;
+ * - small packets/s: iperf3 UDP, 100-byte IP packets (72-byte payload) unthrottled, packets *received* per second;
+ * - proxy CPU during the TCP runs (utime + stime of both proxy processes, from /proc), per GB delivered.
+ *
+ * Run alone with `deno run -A --unstable-net bench/udp_bench.ts` or as `deno task bench udp`; both write
+ * bench/results/udp.{json,md}.
  *
  * @module
  */
 import type { Benchmark, BenchReport } from "./mod.ts";
-import { startUdpLab } from "../tests/helpers/udp_lab.ts";
+import { startUdpLab, startUpstreamUdpLab, type UdpLabNode } from "../tests/helpers/udp_lab.ts";
 import type { Netns } from "../harness/netns.ts";
+import type { Process } from "../harness/process.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
 
-const REPEATS = 3;
-const SECONDS = 5;
+const REPEATS = Number(Deno.env.get("UDP_BENCH_REPEATS") ?? 4);
+const SECONDS = Number(Deno.env.get("UDP_BENCH_SECONDS") ?? 5);
+const PINGS = 200;
 
-interface Series {
-  readonly values: number[];
-}
+type PathName = "node" | "ours" | "plain" | "upstream";
+const NAMES: readonly PathName[] = ["node", "ours", "plain", "upstream"];
+const series = (): Record<PathName, number[]> => ({ node: [], ours: [], plain: [], upstream: [] });
 
 function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function percentile(v: readonly number[], p: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
 }
 
 function spread(v: readonly number[], digits: number): string {
@@ -36,12 +53,12 @@ function spread(v: readonly number[], digits: number): string {
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-async function iperfTcp(client: Netns, server: string): Promise<number> {
+async function iperfTcp(client: Netns, server: string): Promise<{ gbps: number; bytes: number }> {
   const { stdout } = await client.exec(["iperf3", "-c", server, "-t", String(SECONDS), "-J"], {
     timeoutMs: 60_000,
   });
   const j: Json = JSON.parse(stdout);
-  return j.end.sum_received.bits_per_second / 1e9;
+  return { gbps: j.end.sum_received.bits_per_second / 1e9, bytes: j.end.sum_received.bytes };
 }
 
 async function iperfPps(client: Netns, server: string): Promise<number> {
@@ -55,65 +72,171 @@ async function iperfPps(client: Netns, server: string): Promise<number> {
   return received / (sum.seconds || SECONDS);
 }
 
-async function pingRtt(client: Netns, dst: string): Promise<number> {
-  const { stdout } = await client.exec(["ping", "-q", "-c", "50", "-i", "0.02", "-W", "2", dst], {
+/** Per-ping RTTs in µs. */
+async function pingRtts(client: Netns, dst: string): Promise<number[]> {
+  const { stdout } = await client.exec(["ping", "-c", String(PINGS), "-i", "0.01", "-W", "2", dst], {
     timeoutMs: 60_000,
   });
-  const m = /= [\d.]+\/([\d.]+)\//.exec(stdout);
-  if (!m) throw new Error(`Cannot read ping's RTT:\n${stdout}`);
-  return Number(m[1]) * 1000;
+  const rtts = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
+  if (rtts.length < PINGS / 2) throw new Error(`Too few ping replies:\n${stdout}`);
+  return rtts;
+}
+
+/** utime + stime of a process in seconds (0 when it is gone). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const text = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) / 100;
+}
+
+async function waitListening(nss: readonly Netns[]): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const outs = await Promise.all(nss.map((ns) => ns.exec(["ss", "-ltn"], { check: false })));
+    if (outs.every((o) => o.stdout.includes(":5201"))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("iperf3 servers did not start");
+}
+
+interface PathSetup {
+  readonly client: Netns;
+  readonly server: string;
+  /** Processes whose CPU is the proxy's (none for the underlay). */
+  readonly pids: readonly number[];
 }
 
 /** Runs the benchmark. */
 async function run(): Promise<BenchReport> {
-  await using lab = await startUdpLab();
-  const [n1, n2] = lab.nodes;
-  const servers = [await n2.pod.spawn(["iperf3", "-s"]), await n2.ns.spawn(["iperf3", "-s"])];
+  const flanneld = await ensureFlanneld();
+  await using ours = await startUdpLab();
+  await using plain = await startUdpLab({ proxyArgs: ["--no-offload"] });
+  await using upstream = await startUpstreamUdpLab(flanneld.path);
+  const [o1, o2] = ours.nodes;
+  const [q1, q2] = plain.nodes;
+  const [u1, u2] = upstream.nodes;
+  const servers: Process[] = [];
   try {
-    // Let the servers bind.
-    for (let i = 0; i < 50; i++) {
-      const a = await n2.pod.exec(["ss", "-ltn"], { check: false });
-      const b = await n2.ns.exec(["ss", "-ltn"], { check: false });
-      if (a.stdout.includes(":5201") && b.stdout.includes(":5201")) break;
-      await new Promise((r) => setTimeout(r, 100));
+    for (const ns of [o2.pod, o2.ns, q2.pod, u2.pod]) servers.push(await ns.spawn(["iperf3", "-s"]));
+    await waitListening([o2.pod, o2.ns, q2.pod, u2.pod]);
+    const pidOf = (n: UdpLabNode) => n.proxy!.pid;
+    const paths: Record<PathName, PathSetup> = {
+      node: { client: o1.ns, server: o2.underlay, pids: [] },
+      ours: { client: o1.pod, server: o2.podIp, pids: [pidOf(o1), pidOf(o2)] },
+      plain: { client: q1.pod, server: q2.podIp, pids: [pidOf(q1), pidOf(q2)] },
+      upstream: { client: u1.pod, server: u2.podIp, pids: [pidOf(u1), pidOf(u2)] },
+    };
+    const tcp = series();
+    const cpu = series();
+    const rtt = series();
+    const rttP50 = series();
+    const pps = series();
+    const order = NAMES;
+    for (let r = 0; r < REPEATS; r++) {
+      for (const name of r % 2 ? [...order].reverse() : order) {
+        const p = paths[name];
+        const before = await Promise.all(p.pids.map(cpuSeconds));
+        const t = await iperfTcp(p.client, p.server);
+        const after = await Promise.all(p.pids.map(cpuSeconds));
+        tcp[name].push(t.gbps);
+        if (p.pids.length) {
+          const used = after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
+          cpu[name].push(used / (t.bytes / 1e9));
+        }
+        const rtts = await pingRtts(p.client, p.server);
+        rtt[name].push(...rtts);
+        rttP50[name].push(median(rtts));
+        pps[name].push(await iperfPps(p.client, p.server));
+      }
     }
-    const s: Record<string, Series> = {};
-    const add = (k: string, v: number) => (s[k] ??= { values: [] }).values.push(v);
-    for (let i = 0; i < REPEATS; i++) {
-      add("tcp.pod", await iperfTcp(n1.pod, n2.podIp));
-      add("tcp.node", await iperfTcp(n1.ns, n2.underlay));
-      add("rtt.pod", await pingRtt(n1.pod, n2.podIp));
-      add("rtt.node", await pingRtt(n1.ns, n2.underlay));
-      add("pps.pod", await iperfPps(n1.pod, n2.podIp));
-      add("pps.node", await iperfPps(n1.ns, n2.underlay));
-    }
-    const stats = { node1: await lab.stopProxy(0), node2: await lab.stopProxy(1) };
-    const row = (name: string, key: string, unit: string, digits: number, lowerIsBetter = false) => {
-      const pod = s[`${key}.pod`]!.values;
-      const node = s[`${key}.node`]!.values;
-      const ratio = median(pod) / median(node);
+    const stats = { node1: await ours.stopProxy(0), node2: await ours.stopProxy(1) };
+    const ratio = (a: number, b: number, lowerIsBetter: boolean) =>
+      lowerIsBetter ? `${(a / b).toFixed(2)}×` : `${(100 * a / b).toFixed(1)} %`;
+    const row = (
+      label: string,
+      v: Record<PathName, number[]>,
+      unit: string,
+      digits: number,
+      lowerIsBetter = false,
+    ) => {
+      const cell = (n: PathName) => `${median(v[n]).toFixed(digits)} ${unit} (${spread(v[n], digits)})`;
       return [
-        name,
-        `${median(pod).toFixed(digits)} ${unit} (${spread(pod, digits)})`,
-        `${median(node).toFixed(digits)} ${unit} (${spread(node, digits)})`,
-        lowerIsBetter ? `${ratio.toFixed(2)}× the RTT` : `${(ratio * 100).toFixed(1)} %`,
+        label,
+        cell("node"),
+        cell("ours"),
+        cell("plain"),
+        cell("upstream"),
+        ratio(median(v.ours), median(v.upstream), lowerIsBetter),
+        ratio(median(v.ours), median(v.node), lowerIsBetter),
       ];
     };
+    const pct = (label: string, p: number) => {
+      const q = (n: PathName) => percentile(rtt[n], p);
+      return [
+        label,
+        `${q("node").toFixed(0)} µs`,
+        `${q("ours").toFixed(0)} µs`,
+        `${q("plain").toFixed(0)} µs`,
+        `${q("upstream").toFixed(0)} µs`,
+        `${(q("ours") / q("upstream")).toFixed(2)}×`,
+        `${(q("ours") / q("node")).toFixed(2)}×`,
+      ];
+    };
+    const cpuCell = (n: PathName) => `${median(cpu[n]).toFixed(2)} s/GB (${spread(cpu[n], 2)})`;
     return {
-      title: "udp backend: pod-to-pod through the userspace proxy vs node-to-node",
-      columns: ["measure", "pod → pod (udp backend)", "node → node (underlay)", "ratio"],
+      title: "udp backend: ours vs upstream flanneld's C proxy vs node-to-node",
+      columns: [
+        "measure",
+        "node → node",
+        "ours (pod → pod)",
+        "ours, no GSO/GRO",
+        "upstream C proxy",
+        "ours ÷ upstream",
+        "ours ÷ node",
+      ],
       rows: [
-        row("TCP throughput (iperf3)", "tcp", "Gbit/s", 3),
-        row("RTT (ping)", "rtt", "µs", 0, true),
-        row("100-byte packets/s (iperf3 -u -l 72)", "pps", "pkt/s", 0),
+        row("TCP throughput (iperf3, 1 stream)", tcp, "Gbit/s", 3),
+        pct("RTT p50 (ping, all rounds)", 0.5),
+        pct("RTT p99 (ping, all rounds)", 0.99),
+        row("RTT p50 per round", rttP50, "µs", 0, true),
+        row("100-byte packets/s received (iperf3 -u -l 72)", pps, "pkt/s", 0),
+        [
+          "proxy CPU during TCP (both nodes)",
+          "—",
+          cpuCell("ours"),
+          cpuCell("plain"),
+          cpuCell("upstream"),
+          `${(median(cpu.ours) / median(cpu.upstream)).toFixed(2)}×`,
+          "—",
+        ],
       ],
       notes: [
-        `median of ${REPEATS} runs (min–max in brackets), ${SECONDS} s per iperf3 run, 50 pings per RTT run`,
-        "two namespaces joined by a veth (MTU 1500); each node runs agent/backend/udp_proxy_main.ts",
-        "the machine has 2 cores shared with other work: compare ratios within one run, not absolute figures",
-        `proxy counters after the run: ${JSON.stringify(stats)}`,
+        `median of ${REPEATS} rounds (min–max in brackets); each round runs the four paths back to back, the order ` +
+        `reversed every other round; ${SECONDS} s per iperf3 run; ${PINGS} pings 10 ms apart per round`,
+        "topology: two node namespaces joined by a veth (MTU 1500), a pod namespace behind a veth on each node; " +
+        "flannel0 MTU 1472 on both sides",
+        `ours: agent/backend/udp_proxy_main.ts (Deno ${Deno.version.deno}); upstream: flanneld ${FLANNELD_VERSION} ` +
+        "(cgo build, udp backend), etcd in node 1's namespace",
+        "the machine has 2 cores shared with other work: compare within one run, not across runs",
+        "ours, no GSO/GRO: the same proxy started with --no-offload (one kernel pass per datagram, as upstream)",
+        `our proxy's counters after the run: ${JSON.stringify(stats)}`,
       ],
-      data: { repeats: REPEATS, seconds: SECONDS, series: s, proxy: stats },
+      data: {
+        repeats: REPEATS,
+        seconds: SECONDS,
+        pings: PINGS,
+        flanneld: FLANNELD_VERSION,
+        tcpGbps: tcp,
+        proxyCpuSecondsPerGB: cpu,
+        rttP50PerRoundUs: rttP50,
+        rttUs: {
+          node: { p50: percentile(rtt.node, 0.5), p99: percentile(rtt.node, 0.99) },
+          ours: { p50: percentile(rtt.ours, 0.5), p99: percentile(rtt.ours, 0.99) },
+          plain: { p50: percentile(rtt.plain, 0.5), p99: percentile(rtt.plain, 0.99) },
+          upstream: { p50: percentile(rtt.upstream, 0.5), p99: percentile(rtt.upstream, 0.99) },
+        },
+        smallPacketsPerSecond: pps,
+        proxy: stats,
+      },
     };
   } finally {
     await Promise.allSettled(servers.map((p) => p.stop()));
@@ -124,18 +247,12 @@ async function run(): Promise<BenchReport> {
 export const udpBenchmark: Benchmark = { name: "udp", run };
 
 if (import.meta.main) {
-  const { formatReport } = await import("./mod.ts");
-  const report = await run();
-  const md = formatReport(report);
-  await Deno.stdout.write(new TextEncoder().encode(md + "\n"));
-  const dir = new URL("./results/", import.meta.url);
-  await Deno.mkdir(dir, { recursive: true });
-  const data = {
-    name: "udp",
-    date: new Date().toISOString(),
-    deno: Deno.version.deno,
-    ...(report.data as object),
-  };
-  await Deno.writeTextFile(new URL("udp.json", dir), JSON.stringify(data, null, 2) + "\n");
-  await Deno.writeTextFile(new URL("udp.md", dir), md);
+  // bench/mod.ts imports this module: run through it (formats and writes the results) to avoid an import cycle.
+  const mod = new URL("./mod.ts", import.meta.url).pathname;
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-net", mod, "udp"],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  Deno.exit(code);
 }

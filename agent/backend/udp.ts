@@ -29,6 +29,7 @@ import { formatCidr, formatIp } from "../ip.ts";
 import { ipv4ToU32 } from "./udp_packet.ts";
 import { UdpProxy } from "./udp_proxy.ts";
 import { routesFromLeases } from "./udp_routes.ts";
+import { closeFd, openUdpSocket } from "./udp_socket.ts";
 
 /** The udp backend's default port (upstream's). */
 export const UDP_DEFAULT_PORT = 8285;
@@ -37,6 +38,8 @@ export const UDP_DEFAULT_PORT = 8285;
 export interface UdpBackendOptions {
   /** TUN name pattern (default `flannel%d`). */
   readonly tunName?: string;
+  /** Let the kernel batch the proxy's datagrams (UDP GSO/GRO; default true). Same datagrams on the wire. */
+  readonly offload?: boolean;
 }
 
 function ignoreCode(code: string) {
@@ -52,8 +55,9 @@ export class UdpBackend implements Backend {
   readonly #ctx: BackendContext;
   readonly #port: number;
   readonly #tunName: string;
+  readonly #offload: boolean;
   #tun: Tun | undefined;
-  #conn: Deno.DatagramConn | undefined;
+  #sockFd = -1;
   #proxy: UdpProxy | undefined;
   #loop: Promise<void> | undefined;
   #own: Lease | undefined;
@@ -71,6 +75,7 @@ export class UdpBackend implements Backend {
     this.#ctx = ctx;
     this.#port = ctx.config.backend.port;
     this.#tunName = options.tunName ?? "flannel%d";
+    this.#offload = options.offload ?? true;
     this.mtu = ctx.ext.mtu - UDP_OVERHEAD;
   }
 
@@ -94,7 +99,7 @@ export class UdpBackend implements Backend {
    * lease for another subnet, it moves the address.
    *
    * @param own our lease
-   * @throws {NetlinkError | OsError | Deno.errors.AddrInUse} when the device or the socket cannot be set up
+   * @throws {NetlinkError | OsError} when the device or the socket cannot be set up (e.g. `EADDRINUSE`)
    */
   async activate(own: Lease): Promise<void> {
     if (!own.subnet) throw new TypeError("The udp backend needs an IPv4 lease");
@@ -114,12 +119,13 @@ export class UdpBackend implements Backend {
     if (first) {
       await this.#acceptLocal(this.#tun.name);
       const hostname = formatIp(this.#ctx.ext.ifaceAddr!);
-      this.#conn = Deno.listenDatagram({ transport: "udp", hostname, port: this.#port });
+      this.#sockFd = openUdpSocket({ address: ipv4ToU32(hostname), port: this.#port });
       this.#proxy = new UdpProxy({
-        tun: this.#tun,
-        conn: this.#conn,
+        tunFd: this.#tun.fd,
+        sockFd: this.#sockFd,
         port: this.#port,
         tunAddr: ipv4ToU32(formatIp(own.subnet.addr)),
+        offload: this.#offload,
         logger: logger.child("udp"),
       });
       this.#loop = this.#proxy.start().catch((e) => logger.error("The udp proxy stopped", { error: e }));
@@ -214,10 +220,10 @@ export class UdpBackend implements Backend {
 
   /** Stops the proxy, closes the socket, removes the route and closes the TUN (the device disappears). */
   async teardown(): Promise<void> {
-    this.#proxy?.close();
-    try {
-      this.#conn?.close();
-    } catch { /* already closed */ }
+    // The worker uses both descriptors until it has stopped: close them only then.
+    await this.#proxy?.stop();
+    closeFd(this.#sockFd);
+    this.#sockFd = -1;
     if (this.#link && this.#ctx.config.ipv4) {
       await this.#ctx.nl.route.delete({
         dst: formatCidr(this.#ctx.config.ipv4.network),
@@ -228,7 +234,6 @@ export class UdpBackend implements Backend {
     this.#tun?.close();
     await this.#loop;
     this.#tun = undefined;
-    this.#conn = undefined;
     this.#proxy = undefined;
     this.#loop = undefined;
   }

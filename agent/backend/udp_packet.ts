@@ -19,10 +19,21 @@ export const IPPROTO_ICMP = 1;
  * @returns true for IPv4
  */
 export function isIpv4(p: Uint8Array): boolean {
-  if (p.length < IPV4_HEADER_MIN) return false;
-  const b0 = p[0]!;
+  return isIpv4Len(p, p.length);
+}
+
+/**
+ * {@linkcode isIpv4} for a packet that is the first `len` bytes of a larger buffer (the proxy's reused slots).
+ *
+ * @param buf the buffer holding the packet
+ * @param len the packet's length
+ * @returns true for IPv4
+ */
+export function isIpv4Len(buf: Uint8Array, len: number): boolean {
+  if (len < IPV4_HEADER_MIN) return false;
+  const b0 = buf[0]!;
   const ihl = (b0 & 0x0f) * 4;
-  return b0 >> 4 === 4 && ihl >= IPV4_HEADER_MIN && ihl <= p.length;
+  return b0 >> 4 === 4 && ihl >= IPV4_HEADER_MIN && ihl <= len;
 }
 
 /** The destination address, as a u32. The caller has checked {@linkcode isIpv4}. */

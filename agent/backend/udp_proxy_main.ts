@@ -4,7 +4,7 @@
  *
  *     ip netns exec node1 deno run -A --unstable-net agent/backend/udp_proxy_main.ts \
  *       --network 10.5.0.0/16 --subnet 10.5.1.0/24 --iface eth1 [--port 8285] \
- *       --peer 10.5.2.0/24=192.168.60.2 [--peer …]
+ *       --peer 10.5.2.0/24=192.168.60.2 [--peer …] [--no-offload]
  *
  * Prints `ready <device>` on stdout once forwarding; on SIGTERM/SIGINT tears down and prints the proxy's
  * counters as one JSON line (`stats {...}`).
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<void> {
       port: { type: "string", default: String(UDP_DEFAULT_PORT) },
       peer: { type: "string", multiple: true, default: [] },
       v: { type: "string", default: "0" },
+      "no-offload": { type: "boolean", default: false },
     },
   });
   if (!values.network || !values.subnet) throw new TypeError("--network and --subnet are required");
@@ -75,7 +76,7 @@ async function main(argv: string[]): Promise<void> {
     const r = parsePeerRoute(p);
     snapshot.set(r.subnet, lease(r.subnet, r.publicIp));
   }
-  const backend = await createUdpBackend({ config, ext, nl, logger });
+  const backend = await createUdpBackend({ config, ext, nl, logger }, { offload: !values["no-offload"] });
   await backend.activate(own);
   await backend.reconcile(snapshot, own);
   out(`ready ${backend.deviceName}`);

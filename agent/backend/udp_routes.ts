@@ -67,7 +67,10 @@ export function parsePeerRoute(text: string): UdpPeerRoute {
 export class UdpRouteTable {
   /** Prefix lengths present, longest first, each with its masked-network → route map. */
   readonly #byLen: { readonly len: number; readonly mask: number; readonly map: Map<number, UdpPeerRoute> }[];
+  /** The same, mapping to the peer's PublicIP as u32 (the proxy's hot path: no strings). */
+  readonly #addrByLen: { readonly mask: number; readonly map: Map<number, number> }[];
   readonly #peers: Set<string>;
+  readonly #peerAddrs: Set<number>;
   readonly routes: readonly UdpPeerRoute[];
 
   /** @param routes the routes (on duplicates the first wins, like upstream's first match) */
@@ -85,7 +88,39 @@ export class UdpRouteTable {
       mask: mask(len),
       map,
     }));
+    this.#addrByLen = this.#byLen.map(({ mask, map }) => ({
+      mask,
+      map: new Map([...map].map(([k, r]) => [k, ipv4ToU32(r.publicIp)])),
+    }));
     this.#peers = new Set(routes.map((r) => r.publicIp));
+    this.#peerAddrs = new Set(routes.map((r) => ipv4ToU32(r.publicIp)));
+  }
+
+  /**
+   * The PublicIP (u32) of the peer owning a destination, or -1: {@linkcode lookup} without objects or strings.
+   *
+   * @param dst destination address, u32
+   * @returns the peer's address as u32, or -1 when no route matches
+   * @example
+   * ```ts
+   * import { parsePeerRoute, UdpRouteTable } from "./udp_routes.ts";
+   * const t = new UdpRouteTable([parsePeerRoute("10.5.2.0/24=192.168.60.2")]);
+   * console.assert(t.lookupAddr(0x0a050207) === 0xc0a83c02);
+   * ```
+   */
+  lookupAddr(dst: number): number {
+    const byLen = this.#addrByLen;
+    for (let i = 0; i < byLen.length; i++) {
+      const b = byLen[i]!;
+      const a = b.map.get((dst & b.mask) >>> 0);
+      if (a !== undefined) return a;
+    }
+    return -1;
+  }
+
+  /** Whether datagrams from this address (u32) are accepted: {@linkcode isPeer} without strings. */
+  isPeerAddr(address: number): boolean {
+    return this.#peerAddrs.has(address);
   }
 
   /**
