@@ -7,7 +7,14 @@
  */
 import type { Logger } from "../../cli/log.ts";
 import { type IpNet, netContains, parseIp } from "../ip.ts";
-import { AF_INET, type Link, linkAddRequest, type Netlink, NetlinkError } from "../netlink/mod.ts";
+import {
+  AF_INET,
+  type Link,
+  linkAddRequest,
+  type LinkSpec,
+  type Netlink,
+  NetlinkError,
+} from "../netlink/mod.ts";
 
 /** The kernel's default VXLAN port when none is sent (Linux's pre-IANA 8472, which flannel relies on). */
 export const KERNEL_VXLAN_PORT = 8472;
@@ -62,14 +69,35 @@ export function randomVtepMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
 
-async function create(nl: Netlink, spec: VxlanDeviceSpec, mac: string): Promise<Link> {
-  await nl.request(linkAddRequest({
+/**
+ * The RTM_NEWLINK spec that creates `flannel.<VNI>` with exactly the attributes upstream's vishvananda/netlink
+ * call sends (flannel-spec §6), so the device reads the same in `ip -d link` on both kinds of node. That
+ * includes `IFLA_TXQLEN` = 0: upstream builds its `netlink.Vxlan` with a zero `LinkAttrs` (not
+ * `NewLinkAttrs()`, whose TxQLen is −1 = not sent), so the attribute goes out as 0 and its device has no
+ * queue length, where the kernel's default for an Ethernet-like device would be 1000. (The device is
+ * `noqueue` either way; this only keeps the kernel state identical.)
+ *
+ * @param spec the device we want
+ * @param mac its MAC
+ * @returns the link spec for {@linkcode linkAddRequest}
+ * @example
+ * ```ts
+ * import { vxlanLinkSpec } from "./vxlan_device.ts";
+ * const spec = vxlanLinkSpec({
+ *   name: "flannel.1", vni: 1, mtu: 1450, local: "192.168.77.1", link: 2, port: 0, learning: false, gbp: false,
+ * }, "72:24:08:c1:71:25");
+ * spec.txQueueLen; // 0
+ * ```
+ */
+export function vxlanLinkSpec(spec: VxlanDeviceSpec, mac: string): LinkSpec {
+  return {
     name: spec.name,
     kind: "vxlan",
     mtu: spec.mtu,
     // The MAC is set at creation (not after), so nothing (systemd's MACAddressPolicy, flannel issue #1155)
     // gets to pick another one first.
     mac,
+    txQueueLen: 0,
     vxlan: {
       vni: spec.vni,
       link: spec.link,
@@ -85,7 +113,11 @@ async function create(nl: Netlink, spec: VxlanDeviceSpec, mac: string): Promise<
       ...(spec.gbp ? { gbp: true } : {}),
       ...(spec.port > 0 ? { port: spec.port } : {}),
     },
-  }));
+  };
+}
+
+async function create(nl: Netlink, spec: VxlanDeviceSpec, mac: string): Promise<Link> {
+  await nl.request(linkAddRequest(vxlanLinkSpec(spec, mac)));
   // Router advertisements on a tunnel device make no sense; upstream ignores failures here too.
   await Deno.writeTextFile(`/proc/sys/net/ipv6/conf/${spec.name}/accept_ra`, "0").catch(() => {});
   return await nl.link.get(spec.name);
