@@ -38,6 +38,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   dataplaneBenchmark,
   cniBenchmark,
   udpBenchmark,
+  harnessBenchmark,
 ];
 
 /**
