@@ -26,7 +26,7 @@ import { Cluster } from "./cluster.ts";
 
 const COMMON = {
   topo: { type: "string", short: "t" },
-  runtime: { type: "string", short: "r", default: "netns" },
+  runtime: { type: "string", short: "r" },
   "lab-dir": { type: "string" },
   name: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -38,6 +38,25 @@ async function topology(file: string, name: string | undefined): Promise<Topolog
 
 function labDirFor(topo: Topology, base: string | undefined): string {
   return labDir(topo, base ?? Deno.env.get("CLAB_LABDIR_BASE"));
+}
+
+/**
+ * The runtime a command on an existing lab uses: `--runtime` when given, else the one its state file names (or
+ * containerlab when its rendered copy is there), else netns — so `down`, `inspect` and `exec` find a lab that
+ * `up --runtime containerlab` started without being told again.
+ */
+async function runtimeFor(given: string | undefined, dir: string): Promise<string> {
+  if (given) return given;
+  try {
+    const state = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as { runtime?: string };
+    if (state.runtime) return state.runtime;
+  } catch { /* no state */ }
+  try {
+    await Deno.stat(`${dir}/containerlab`);
+    return "containerlab";
+  } catch {
+    return "netns";
+  }
 }
 
 function parse<
@@ -72,7 +91,7 @@ function needRoot(): void {
 }
 
 const UP = `Usage: flannel-lab up|deploy [-t] TOPOLOGY.clab.yml [--scenario FILE] [--nodes-only] [--name LAB]
-                          [--runtime netns] [--lab-dir BASE]
+                          [--runtime netns|containerlab] [--lab-dir BASE]
 
 Deploys the lab's nodes and links, then starts etcd, the agents and the pods (network config, pods per node and
 late agents from <name>.scenario.yml) and returns, leaving them running: processes are detached, their logs and
@@ -90,8 +109,9 @@ export async function upMain(args: string[]): Promise<number> {
   const file = topoArg(UP, values, positionals)!;
   const topo = await topology(file, values.name);
   needRoot();
-  const rt = openRuntime(values.runtime);
   const dir = labDirFor(topo, values["lab-dir"]);
+  const runtime = values.runtime ?? "netns";
+  const rt = openRuntime(runtime);
   if (values["nodes-only"]) {
     try {
       const d = await rt.deploy(topo, { labDir: dir });
@@ -108,12 +128,12 @@ export async function upMain(args: string[]): Promise<number> {
   }
   const up = await upLab(file, {
     ...(values.scenario ? { scenarioPath: values.scenario } : {}),
-    runtime: values.runtime,
+    runtime,
     ...(values["lab-dir"] ? { labDirBase: values["lab-dir"] } : {}),
     ...(values.name ? { name: values.name } : {}),
     log: (l) => println(l),
   });
-  println(await describeCluster(up.topo, dir, values.runtime));
+  println(await describeCluster(up.topo, dir, runtime));
   println(`lab directory (logs, state): ${up.labDir}`);
   return 0;
 }
@@ -133,9 +153,9 @@ export async function downMain(args: string[]): Promise<number> {
   });
   if (values.help) return (println(DOWN), 0);
   needRoot();
-  const rt = openRuntime(values.runtime);
   const file = topoArg(DOWN, values, positionals, values.all || values.name !== undefined);
   if (!file) {
+    const rt = openRuntime(values.runtime ?? "netns");
     const r = await rt.destroy(values.all ? { all: true } : { lab: values.name! });
     println(
       `Removed ${r.removed.length} namespaces in ${r.durationMs} ms${
@@ -146,7 +166,7 @@ export async function downMain(args: string[]): Promise<number> {
   }
   const topo = await topology(file, values.name);
   const dir = labDirFor(topo, values["lab-dir"]);
-  const r = await downLab(topo, { runtime: values.runtime, labDir: dir });
+  const r = await downLab(topo, { runtime: await runtimeFor(values.runtime, dir), labDir: dir });
   if (values.cleanup) await Deno.remove(dir, { recursive: true }).catch(() => {});
   println(
     `Stopped ${r.stopped} processes and removed ${r.removed.length} namespaces in ${r.durationMs} ms${
@@ -158,7 +178,7 @@ export async function downMain(args: string[]): Promise<number> {
 
 const TEST =
   `Usage: flannel-lab test [-t] TOPOLOGY.clab.yml [--scenario FILE] [--junit FILE] [--html FILE] [--dry-run]
-                        [--repeat N] [--rerun-failed] [--keep] [--name LAB] [--runtime netns] [--lab-dir BASE]
+                        [--repeat N] [--rerun-failed] [--keep] [--name LAB] [--runtime netns|containerlab] [--lab-dir BASE]
 
 Deploys the lab, starts etcd, agents and pods, runs the scenario (default: <name>.scenario.yml beside the
 topology), prints a summary, and removes everything. Results go to <lab dir>/results.json and a self-contained
@@ -238,7 +258,7 @@ export async function testMain(args: string[]): Promise<number> {
     const startedAt = Date.now();
     last = await runLab(file, {
       ...(values.scenario ? { scenarioPath: values.scenario } : {}),
-      runtime: values.runtime,
+      runtime: values.runtime ?? "netns",
       ...(values["lab-dir"] ? { labDirBase: values["lab-dir"] } : {}),
       ...(values.name ? { name: values.name } : {}),
       ...(only ? { only } : {}),
@@ -257,7 +277,7 @@ export async function testMain(args: string[]): Promise<number> {
     println(summaryTable(last.results));
   }
   const r = last!;
-  const stored = storedResults(r, runs, values.runtime);
+  const stored = storedResults(r, runs, values.runtime ?? "netns");
   await writeResults(stored);
   const html = values.html ?? `${r.labDir}/report.html`;
   await Deno.writeTextFile(html, htmlReport(stored));
@@ -386,26 +406,27 @@ export async function inspectMain(args: string[]): Promise<number> {
   if (values.format !== "json" && values.format !== "table") {
     throw new UsageError(`Unknown format "${values.format}"`, { hint: "use table or json" });
   }
-  const rt = openRuntime(values.runtime);
   const file = topoArg(INSPECT, values, positionals, true);
   if (file && !values.all) {
     const topo = await topology(file, values.name);
     const dir = labDirFor(topo, values["lab-dir"]);
+    const runtime = await runtimeFor(values.runtime, dir);
+    const rt = openRuntime(runtime);
     if (values.format === "json") {
       const nodes = await rt.inspect({ topology: topo });
       println(
         JSON.stringify(
-          { [topo.name]: { nodes, cluster: await clusterView(topo, dir, values.runtime) ?? null } },
+          { [topo.name]: { nodes, cluster: await clusterView(topo, dir, runtime) ?? null } },
           null,
           2,
         ),
       );
     } else {
-      println(await describeCluster(topo, dir, values.runtime));
+      println(await describeCluster(topo, dir, runtime));
     }
     return 0;
   }
-  const rows = await rt.inspect({ all: true });
+  const rows = await openRuntime(values.runtime ?? "netns").inspect({ all: true });
   if (values.format === "json") {
     const grouped: Record<string, unknown[]> = {};
     for (const r of rows) (grouped[r.lab] ??= []).push(r);
@@ -433,7 +454,7 @@ export async function execMain(args: string[]): Promise<number> {
   }
   needRoot();
   const topo = await topology(file, values.name);
-  const rt = openRuntime(values.runtime);
+  const rt = openRuntime(await runtimeFor(values.runtime, labDirFor(topo, values["lab-dir"])));
   let target = node;
   let argv = command;
   if (node.includes("/")) {

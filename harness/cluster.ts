@@ -1,6 +1,7 @@
 /**
  * The flannel cluster on a deployed lab: etcd on the etcd node (bound to its lab address), the network config,
- * one agent per `node` (ours; upstream flanneld comes later) with its log kept in the lab directory, and pods —
+ * one agent per `node` (ours, or upstream flanneld for `flannel-lab.agent: upstream`) with its log kept in the lab
+ * directory (`<node>/agent.log` for both kinds), and pods —
  * network namespaces attached to their node through our CNI plugin, exactly as a container runtime would.
  * Everything runs through the {@linkcode Runtime}, so the same code drives any runtime.
  *
@@ -13,6 +14,7 @@ import { formatCidr, formatIp } from "../agent/ip.ts";
 import { run, type RunResult } from "./process.ts";
 import { attachDetached, type Detached, type DetachedRef, spawnDetached } from "./detached.ts";
 import type { Runtime } from "./runtime/runtime.ts";
+import { ensureFlanneld } from "./tools/mod.ts";
 import { longName, type NodeSpec, type Topology } from "./topology/model.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url);
@@ -215,39 +217,40 @@ export class Cluster implements AsyncDisposable {
     return key;
   }
 
-  /** Starts the agent of a node. Its output is appended to `<lab>/<node>/agent.log`. */
+  /**
+   * Starts the agent of a node — ours, or upstream flanneld (installed on first use) when the node's label says
+   * `flannel-lab.agent: upstream` — with the same flags. Its output is appended to `<lab>/<node>/agent.log`.
+   */
   async startAgent(node: string): Promise<Detached> {
     const spec = this.agentNodes.find((n) => n.name === node);
     if (!spec) throw new UserError(`Node "${node}" runs no agent`);
-    if (spec.agent === "upstream") {
-      throw new UserError(`Node "${node}" asks for upstream flanneld, which this harness cannot start yet`, {
-        hint: `use label flannel-lab.agent: ours`,
-      });
-    }
     const dir = this.nodeDir(node);
     await Deno.mkdir(dir, { recursive: true });
-    const proc = await spawnDetached(
-      this.runtime.wrap(this.topo, node, [
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        "--allow-all",
-        "--unstable-net",
-        "--no-check",
-        decodeURIComponent(MOD.pathname),
-        "agent",
-        `--etcd-endpoints=${this.endpoint}`,
-        `--etcd-prefix=${this.etcdPrefix}`,
-        `--iface=${spec.agentIface}`,
-        `--subnet-file=${dir}/subnet.env`,
-        // As kube-flannel's manifest runs it: with --ip-masq the agent masquerades only traffic leaving the pod
-        // network, and the CNI plugin tells the bridge not to masquerade. Without it the bridge masquerades
-        // pod-to-pod traffic across nodes too, and captures see node addresses instead of pod addresses.
-        ...(spec.agentFlags.some((f) => /^--?ip-masq(=|$)/.test(f)) ? [] : ["--ip-masq"]),
-        ...spec.agentFlags,
-      ]),
-      { logFile: `${dir}/agent.log` },
-    );
+    // Both agents take the same flags (ours uses flanneld's names): as kube-flannel's manifest runs them, with
+    // --ip-masq the agent masquerades only traffic leaving the pod network, and the CNI plugin tells the bridge
+    // not to masquerade. Without it the bridge masquerades pod-to-pod traffic across nodes too.
+    const flags = [
+      `--etcd-endpoints=${this.endpoint}`,
+      `--etcd-prefix=${this.etcdPrefix}`,
+      `--iface=${spec.agentIface}`,
+      `--subnet-file=${dir}/subnet.env`,
+      ...(spec.agentFlags.some((f) => /^--?ip-masq(=|$)/.test(f)) ? [] : ["--ip-masq"]),
+      ...spec.agentFlags,
+    ];
+    const command = spec.agent === "upstream" ? [(await ensureFlanneld()).path, ...flags] : [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "--allow-all",
+      "--unstable-net",
+      "--no-check",
+      decodeURIComponent(MOD.pathname),
+      "agent",
+      ...flags,
+    ];
+    const proc = await spawnDetached(this.runtime.wrap(this.topo, node, command), {
+      logFile: `${dir}/agent.log`,
+    });
     this.#agents.set(node, proc);
     await this.saveState();
     return proc;

@@ -1,14 +1,17 @@
 /**
- * Runtimes a lab can be deployed on. `netns` (the default) needs nothing but root and iproute2.
+ * Runtimes a lab can be deployed on. `netns` (the default) needs nothing but root and iproute2; `containerlab`
+ * deploys the same file with real containerlab on Docker (tools installed on first use, see tools/README.md).
  *
  * @module
  */
 import { UsageError } from "../../cli/errors.ts";
+import { ContainerlabRuntime } from "./containerlab.ts";
 import { NetnsRuntime } from "./netns.ts";
 import type { Runtime } from "./runtime.ts";
 
 export * from "./runtime.ts";
 export { NetnsRuntime, ownedNamespaces } from "./netns.ts";
+export { ContainerlabRuntime } from "./containerlab.ts";
 export { ownerMarker, parseMarker } from "./ownership.ts";
 
 /**
@@ -19,8 +22,6 @@ export { ownerMarker, parseMarker } from "./ownership.ts";
  */
 export function openRuntime(name = "netns"): Runtime {
   if (name === "netns") return new NetnsRuntime();
-  if (name === "containerlab") {
-    throw new UsageError(`The containerlab runtime is not available yet`, { hint: "use --runtime netns" });
-  }
+  if (name === "containerlab") return new ContainerlabRuntime();
   throw new UsageError(`Unknown runtime "${name}"`, { hint: "choose netns or containerlab" });
 }

@@ -22,6 +22,12 @@ export type Action =
     readonly during: PingSpec;
   }
   | { readonly kind: "kernel"; readonly node: string }
+  /**
+   * Two nodes' flannel kernel state compared as mirror images: each node's own values (subnet, addresses, VTEP
+   * MAC) and its peer's replaced by placeholders, so an agent's state can be held against the state another agent
+   * (upstream flanneld) builds on its node for the same leases.
+   */
+  | { readonly kind: "mirror"; readonly a: string; readonly b: string }
   | {
     readonly kind: "latency";
     readonly from: string;
@@ -113,6 +119,8 @@ export interface Expect {
   /** leases. */
   readonly count?: number;
   readonly distinct?: boolean;
+  /** leases: every lease value has the same form (same keys, order, types) once node values are masked. */
+  readonly sameForm?: boolean;
   /** fault recovery: a pod ping to every other node's pod succeeds within this time. */
   readonly recoversWithinMs?: number;
   /** after an agent restart, the node keeps its subnet. */

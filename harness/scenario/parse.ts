@@ -31,6 +31,7 @@ const STEP_KINDS = [
   "ping",
   "capture",
   "kernel",
+  "mirror",
   "leases",
   "agent-log",
   "fault",
@@ -331,7 +332,7 @@ function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | 
   }
   const allowed: Record<string, string[]> = {
     capture: ["vxlan", "udp", "plain-pod-traffic", "unencapsulated-pod-traffic"],
-    leases: ["count", "distinct"],
+    leases: ["count", "distinct", "same-form"],
     fault: [
       "recovers-within",
       "same-subnet",
@@ -372,6 +373,7 @@ function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | 
   }
   if (o["count"] !== undefined) out["count"] = r.int(o["count"], [...path, "count"]);
   if (o["distinct"] !== undefined) out["distinct"] = o["distinct"] === true;
+  if (o["same-form"] !== undefined) out["sameForm"] = o["same-form"] === true;
   if (o["recovers-within"] !== undefined) {
     out["recoversWithinMs"] = r.duration(o["recovers-within"], [...path, "recovers-within"]);
   }
@@ -516,6 +518,19 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
         action = node ? { kind: "kernel", node } : undefined;
         break;
       }
+      case "mirror": {
+        const m = r.obj(v, p, ["nodes"], ["nodes"]);
+        const list = m?.["nodes"] as unknown[] | undefined;
+        if (m && (!Array.isArray(list) || list.length !== 2)) {
+          r.fail([...p, "nodes"], "needs exactly two agent nodes, e.g. [n1, n2]");
+        } else if (m) {
+          const a = r.node(list![0], [...p, "nodes", 0], "node");
+          const b = r.node(list![1], [...p, "nodes", 1], "node");
+          if (a && b && a === b) r.fail([...p, "nodes"], "needs two different nodes");
+          else if (a && b) action = { kind: "mirror", a, b };
+        }
+        break;
+      }
       case "leases":
         action = { kind: "leases" };
         break;
@@ -606,6 +621,8 @@ export function describeAction(a: Action): string {
       return `capture on ${a.node}:${a.iface} during ping ${a.during.from} -> ${a.during.to}`;
     case "kernel":
       return `kernel state on ${a.node}`;
+    case "mirror":
+      return `kernel state on ${a.a} mirrors ${a.b}'s`;
     case "leases":
       return "leases in etcd";
     case "agent-log":

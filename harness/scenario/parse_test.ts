@@ -131,3 +131,30 @@ Deno.test("bad fault keys name what is allowed", () => {
       .includes("probe-loss"),
   );
 });
+
+Deno.test("mirror steps and the same-form lease expectation", () => {
+  const sc = parseScenario(
+    "s.yml",
+    [
+      "network: {Network: 10.244.0.0/16}",
+      "steps:",
+      "  - leases: {}",
+      "    expect: {count: 2, same-form: true}",
+      "  - mirror: {nodes: [n1, n2]}",
+      "",
+    ].join("\n"),
+    topo,
+  );
+  assertEquals(sc.steps[0]!.expect, { count: 2, sameForm: true });
+  assertEquals(sc.steps[1]!.action, { kind: "mirror", a: "n1", b: "n2" });
+  assertEquals(sc.steps[1]!.name, "kernel state on n1 mirrors n2's");
+  for (const bad of ["{nodes: [n1]}", "{nodes: [n1, n1]}", "{nodes: [n1, r1]}", "{node: n1}"]) {
+    let error: unknown;
+    try {
+      parseScenario("s.yml", `network: {Network: 10.244.0.0/16}\nsteps:\n  - mirror: ${bad}\n`, topo);
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof InputError, `mirror: ${bad} is refused`);
+  }
+});

@@ -23,6 +23,13 @@ import {
 import { lossIn, parsePingLog, type ProbeSample, recoveredAt, withinBound } from "../checks/probe_log.ts";
 import { formatSpread, inBand, percentile, round, spread } from "../checks/stats.ts";
 import { formatCidr, formatIp, parseCidr } from "../../agent/ip.ts";
+import {
+  compareMirror,
+  type KernelReadings,
+  maskLease,
+  mirrorView,
+  type NodeValues,
+} from "../checks/mirror.ts";
 import type { PeerReach } from "../../agent/backend/desired.ts";
 
 /** The outcome of one step. */
@@ -220,6 +227,8 @@ export class ScenarioRunner {
         return retry(t, () => this.#capture(step, a.node, a.iface, a.during, e), count);
       case "kernel":
         return retry(t, () => this.#kernel(a.node), count);
+      case "mirror":
+        return retry(t, () => this.#mirror(a.a, a.b), count);
       case "leases":
         return retry(t, () => this.#leases(e), count);
       case "agent-log":
@@ -530,6 +539,83 @@ export class ScenarioRunner {
     };
   }
 
+  /** The values that identify each running agent node in kernel readings (from subnet.env and its lease). */
+  async #nodeValues(): Promise<Map<string, NodeValues>> {
+    const c = this.#c;
+    const leases = await c.leases();
+    const out = new Map<string, NodeValues>();
+    for (const n of c.agentNodes) {
+      const own = (await c.subnetEnv(n.name))?.["FLANNEL_SUBNET"];
+      if (!own) continue;
+      const subnet = formatCidr(parseCidr(own));
+      const l = leases.find((x) => x.subnet === subnet);
+      if (!l) continue;
+      const mac = (l.attrs.backendData as { VtepMAC?: unknown } | undefined)?.VtepMAC;
+      out.set(n.name, { subnet, publicIp: l.publicIp, ...(typeof mac === "string" ? { vtepMac: mac } : {}) });
+    }
+    return out;
+  }
+
+  /** The flannel device of the scenario's backend, if it has one. */
+  #flannelDevice(): string | undefined {
+    const b = this.#sc.backend;
+    return b === "vxlan" ? `flannel.${this.#sc.vni}` : b === "udp" ? "flannel0" : undefined;
+  }
+
+  async #readings(node: string): Promise<KernelReadings> {
+    const c = this.#c;
+    const sh = async (cmd: string[]): Promise<Record<string, unknown>[]> => {
+      const r = await c.runtime.exec(c.topo, node, cmd, { check: false, timeoutMs: 10_000 });
+      if (r.code !== 0) return [];
+      return JSON.parse(r.stdout.trim() || "[]") as Record<string, unknown>[];
+    };
+    const dev = this.#flannelDevice();
+    const [link, addrs, routes, neighs, fdbs] = await Promise.all([
+      dev ? sh(["ip", "-d", "-j", "link", "show", dev]) : Promise.resolve([]),
+      dev ? sh(["ip", "-4", "-j", "addr", "show", "dev", dev]) : Promise.resolve([]),
+      sh(["ip", "-d", "-j", "route", "show", "table", "main"]),
+      sh(["ip", "-d", "-j", "neigh", "show"]),
+      dev && this.#sc.backend === "vxlan"
+        ? sh(["bridge", "-j", "-d", "fdb", "show", "dev", dev])
+        : Promise.resolve([]),
+    ]);
+    return { link, addrs, routes, neighs, fdbs };
+  }
+
+  /** Node `a`'s kernel state is the mirror image of node `b`'s (the interop comparison). */
+  async #mirror(a: string, b: string): Promise<Outcome> {
+    const values = await this.#nodeValues();
+    const va = values.get(a);
+    const vb = values.get(b);
+    if (!va || !vb) throw new Failed(`no lease yet for ${!va ? a : b}`);
+    const others = [...values].filter(([n]) => n !== a && n !== b).map(([, v]) => v);
+    const network = JSON.parse(this.#sc.network)["Network"] as string;
+    const [ra, rb] = await Promise.all([this.#readings(a), this.#readings(b)]);
+    const ma = mirrorView(ra, va, vb, others, network);
+    const mb = mirrorView(rb, vb, va, others, network);
+    const lines = compareMirror(ma, mb, [a, b]);
+    const kind = (n: string) => this.#c.topo.nodes.find((x) => x.name === n)?.agent ?? "ours";
+    if (lines.length) {
+      throw new Failed(
+        `${a} (${kind(a)}) and ${b} (${
+          kind(b)
+        }) do not hold mirror images of each other's state: ${lines.length} differences`,
+        lines,
+      );
+    }
+    const dev = this.#flannelDevice();
+    return {
+      message: `${a} (${kind(a)}) and ${b} (${kind(b)}) mirror each other: ${
+        dev ? `device ${dev} (${Object.keys((ma.link as object[])[0] ?? {}).length} attributes equal), ` : ""
+      }${ma.routes.length} routes, ${ma.neighs.length} neighbours, ${ma.fdbs.length} FDB entries`,
+      details: [
+        ...ma.routes.map((r) => `route ${r}`),
+        ...ma.neighs.map((r) => `neigh ${r}`),
+        ...ma.fdbs.map((r) => `fdb ${r}`),
+      ],
+    };
+  }
+
   async #leases(e: Expect): Promise<Outcome> {
     const leases = await this.#c.leases();
     const subnets = leases.map((l) => l.subnet);
@@ -557,10 +643,35 @@ export class ScenarioRunner {
       }
     }
     if (mismatched.length) throw new Failed(mismatched.join("; "));
+    const details: string[] = [];
+    let form = "";
+    if (e.sameForm) {
+      // Every lease value, with its node's own subnet, address and VTEP MAC masked, must be the same text (key
+      // order and JSON types included): what an agent of one kind writes, one of the other kind writes too.
+      const values = await this.#nodeValues();
+      const kvs = await this.#c.leaseKvs();
+      const forms = new Map<string, string[]>();
+      for (const [node, v] of values) {
+        const kv = kvs.find((x) => x.key.endsWith(`/${v.subnet.replace("/", "-")}`));
+        if (!kv) continue;
+        const kind = this.#c.topo.nodes.find((x) => x.name === node)?.agent ?? "ours";
+        const masked = maskLease(kv.value, v);
+        forms.set(masked, [...(forms.get(masked) ?? []), `${node} (${kind})`]);
+        details.push(`${node} (${kind}): ${kv.value}`);
+      }
+      if (forms.size > 1) {
+        throw new Failed(
+          `the lease values differ in form: ${forms.size} forms`,
+          [...forms].map(([f, nodes]) => `${nodes.join(", ")}: ${f}`),
+        );
+      }
+      form = `; every value has the form ${[...forms.keys()][0] ?? "(none)"}`;
+    }
     return {
       message: `${leases.length} leases, distinct, each agent's subnet.env backed by its lease: ${
         leases.map((l) => `${l.subnet}@${l.publicIp}`).join(", ")
-      }`,
+      }${form}`,
+      details,
     };
   }
 

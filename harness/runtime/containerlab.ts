@@ -1,0 +1,420 @@
+/**
+ * The containerlab runtime: the same topology file deployed by real containerlab on Docker.
+ *
+ * - **deploy** renders a copy of the file into `<lab dir>/containerlab/<lab>.clab.yml` (the lab name, and the
+ *   shipped `flannel-lab/node:latest` image replaced by the locally built node image's exact tag) and runs
+ *   `containerlab deploy -t` on it with `CLAB_LABDIR_BASE=<lab dir>/containerlab`, so containerlab's own lab
+ *   directory sits inside the harness's and the shipped file is never edited. Containerlab creates the
+ *   containers, the veth links (with their MTU), applies sysctls and runs the exec lines inside the containers.
+ * - **destroy** runs `containerlab destroy -t … --cleanup` (containers, its lab directory, the /etc/hosts block,
+ *   ssh config and /run/netns links go), after stopping whatever the harness started in the containers' network
+ *   namespaces and removing the pods. It works from the containers' labels, so a crashed run is cleaned too.
+ * - **inspect** reads `containerlab inspect --name <lab> --format json`.
+ * - **exec / spawn / wrap / pods**: the harness's processes (etcd, agents — ours or upstream —, the CNI plugin,
+ *   probes, captures) run as host processes inside the container's network namespace, through the
+ *   `/run/netns/<container>` link containerlab makes. They need no bind mounts, and `down` stops them by pid.
+ *   Everything they touch in the kernel is the container's: links, routes, neighbours, FDB, nftables/iptables.
+ * - **impair**: delay/jitter through `containerlab tools netem` (needs the kernel's sch_netem); loss and rate the
+ *   way the netns runtime does them (nft random-drop rule, tbf), because this kernel family lacks netem.
+ *
+ * @module
+ */
+import { UserError } from "../../cli/errors.ts";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { deleteNetns, listNetns } from "../netns.ts";
+import { type Process, run, type RunOptions, type RunResult, type SpawnOptions } from "../process.ts";
+import {
+  CONTAINERLAB_ENV,
+  DOCKER,
+  dockerServerVersion,
+  ensureContainerlab,
+  ensureDockerd,
+  ensureNodeImage,
+  NODE_IMAGE_REPO,
+} from "../tools/mod.ts";
+import { longName, type Topology } from "../topology/model.ts";
+import { NetnsRuntime, ownedNamespaces } from "./netns.ts";
+import type { DeployResult, DestroyResult, Impairment, LabSelector, NodeStatus, Runtime } from "./runtime.ts";
+
+/** The image the shipped topologies name; replaced by the locally built tag in the rendered copy. */
+export const SHIPPED_IMAGE = `${NODE_IMAGE_REPO}:latest`;
+
+/** The sub-directory of the harness's lab directory that holds containerlab's files. */
+export const CLAB_SUBDIR = "containerlab";
+
+/** One container of a containerlab lab, from `inspect --format json`. */
+interface InspectEntry {
+  lab_name: string;
+  name: string;
+  kind: string;
+  state: string;
+  image: string;
+  ipv4_address?: string;
+}
+
+/** A lab container as Docker's labels describe it. */
+interface LabContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly lab: string;
+  readonly node: string;
+  readonly labDir?: string;
+  readonly topoFile?: string;
+  readonly role?: string;
+}
+
+type Yaml = Record<string, unknown>;
+
+function isObject(v: unknown): v is Yaml {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The copy of a topology that containerlab deploys: the lab's (possibly overridden) name, and the shipped node
+ * image replaced by the built tag. Pure.
+ *
+ * @param text the topology file's text
+ * @param lab the lab name
+ * @param imageTag the locally built node image
+ * @returns the rendered YAML text
+ */
+export function renderTopology(text: string, lab: string, imageTag: string): string {
+  const doc = parseYaml(text) as Yaml;
+  doc["name"] = lab;
+  const topology = isObject(doc["topology"]) ? doc["topology"] : {};
+  const fix = (o: unknown) => {
+    if (isObject(o) && typeof o["image"] === "string" && o["image"] === SHIPPED_IMAGE) o["image"] = imageTag;
+  };
+  fix(topology["defaults"]);
+  for (const section of ["kinds", "groups", "nodes"]) {
+    const m = topology[section];
+    if (isObject(m)) { for (const v of Object.values(m)) fix(v); }
+  }
+  return `# rendered by flannel-lab from the shipped topology (lab name, node image); deployed with containerlab\n${
+    stringifyYaml(doc, { lineWidth: 0 })
+  }`;
+}
+
+/**
+ * A topology that names only a lab's containers (for destroy when the rendered file is gone). Pure.
+ *
+ * @param lab the lab name
+ * @param prefix containerlab's prefix
+ * @param nodes the node names
+ * @returns YAML text
+ */
+export function minimalTopology(lab: string, prefix: string, nodes: readonly string[]): string {
+  return stringifyYaml({
+    name: lab,
+    prefix,
+    topology: { nodes: Object.fromEntries(nodes.map((n) => [n, { kind: "linux", image: SHIPPED_IMAGE }])) },
+  });
+}
+
+/** containerlab's prefix recovered from a container's long name. Pure. */
+export function prefixOf(longname: string, lab: string, node: string): string {
+  if (longname === node) return "";
+  if (longname === `${lab}-${node}`) return "__lab-name";
+  const suffix = `-${lab}-${node}`;
+  return longname.endsWith(suffix) ? longname.slice(0, -suffix.length) : "clab";
+}
+
+/** The runtime that drives containerlab. */
+export class ContainerlabRuntime implements Runtime {
+  readonly name = "containerlab" as const;
+  /** Processes, pods and loss/rate faults work on a container's netns exactly as on a plain one. */
+  readonly #inside = new NetnsRuntime();
+  #clab: Promise<string> | undefined;
+  /** Where this instance rendered each lab (so destroy also removes a copy whose deploy made no container). */
+  readonly #bases = new Map<string, string>();
+
+  /** The containerlab binary (installed when missing; a failure names the install command). */
+  #binary(): Promise<string> {
+    this.#clab ??= ensureContainerlab().then((t) => t.path).catch((error) => {
+      this.#clab = undefined;
+      throw error;
+    });
+    return this.#clab;
+  }
+
+  async #clabRun(
+    args: readonly string[],
+    options: { labdirBase?: string; check?: boolean; timeoutMs?: number } = {},
+  ): Promise<RunResult> {
+    const bin = await this.#binary();
+    return await run([bin, ...args], {
+      env: {
+        ...CONTAINERLAB_ENV,
+        NO_COLOR: "1",
+        ...(options.labdirBase ? { CLAB_LABDIR_BASE: options.labdirBase } : {}),
+      },
+      check: options.check ?? true,
+      timeoutMs: options.timeoutMs ?? 300_000,
+    });
+  }
+
+  /** Docker's labelled lab containers (none when no daemon answers). */
+  async #containers(filter?: string): Promise<LabContainer[]> {
+    if (!(await dockerServerVersion())) return [];
+    const r = await run([
+      DOCKER,
+      "ps",
+      "-a",
+      "--filter",
+      filter ? `label=containerlab=${filter}` : "label=containerlab",
+      "--format",
+      "{{json .}}",
+    ], { check: false, timeoutMs: 30_000 });
+    if (r.code !== 0) return [];
+    const out: LabContainer[] = [];
+    for (const line of r.stdout.split("\n").filter(Boolean)) {
+      const c = JSON.parse(line) as { ID: string; Names: string; Labels: string };
+      const labels = Object.fromEntries(
+        c.Labels.split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+      );
+      if (!labels["containerlab"]) continue;
+      out.push({
+        id: c.ID,
+        name: c.Names,
+        lab: labels["containerlab"],
+        node: labels["clab-node-name"] ?? c.Names,
+        ...(labels["clab-node-lab-dir"] ? { labDir: labels["clab-node-lab-dir"] } : {}),
+        ...(labels["clab-topo-file"] ? { topoFile: labels["clab-topo-file"] } : {}),
+        ...(labels["flannel-lab.role"] ? { role: labels["flannel-lab.role"] } : {}),
+      });
+    }
+    return out;
+  }
+
+  async deploy(topo: Topology, options: { labDir: string }): Promise<DeployResult> {
+    const started = performance.now();
+    await ensureDockerd();
+    const image = await ensureNodeImage();
+    // The shipped files say flannel-lab/node:latest, so that `containerlab deploy -t` works by hand too.
+    await run([DOCKER, "tag", image.tag, SHIPPED_IMAGE], { timeoutMs: 30_000 });
+    const base = `${options.labDir}/${CLAB_SUBDIR}`;
+    await Deno.mkdir(base, { recursive: true });
+    this.#bases.set(topo.name, base);
+    for (const n of topo.nodes) await Deno.mkdir(`${options.labDir}/${n.name}`, { recursive: true });
+    const file = `${base}/${topo.name}.clab.yml`;
+    await Deno.writeTextFile(file, renderTopology(await Deno.readTextFile(topo.file), topo.name, image.tag));
+    const before = new Set(
+      (await this.#containers(topo.name)).map((c) => c.node),
+    );
+    const r = await this.#clabRun(["deploy", "-t", file], { labdirBase: base, check: false });
+    if (r.code !== 0) {
+      const lines = (r.stderr + r.stdout).trim().split("\n").filter((l) => /ERRO|FATA|Error/i.test(l));
+      throw new UserError(
+        `containerlab deploy of lab "${topo.name}" failed (exit ${r.code}): ${
+          (lines.length ? lines.join("\n") : (r.stderr + r.stdout).trim()).slice(-1500)
+        }`,
+        { hint: `the rendered topology is ${file}; run it by hand with containerlab deploy -t ${file}` },
+      );
+    }
+    const created = topo.nodes.map((n) => n.name).filter((n) => !before.has(n));
+    const existing = topo.nodes.map((n) => n.name).filter((n) => before.has(n));
+    return { labDir: options.labDir, created, existing, durationMs: Math.round(performance.now() - started) };
+  }
+
+  /** Kills the host processes the harness started inside a container's network namespace (not the container's). */
+  async #killHostProcessesIn(ns: string): Promise<void> {
+    const ours = await Deno.readLink("/proc/self/ns/pid").catch(() => "");
+    const pids = await run(["ip", "netns", "pids", ns], { check: false, timeoutMs: 10_000 });
+    for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
+      const pidns = await Deno.readLink(`/proc/${pid}/ns/pid`).catch(() => "");
+      if (!ours || pidns !== ours) continue;
+      try {
+        Deno.kill(Number(pid), "SIGKILL");
+      } catch { /* gone */ }
+    }
+  }
+
+  async destroy(which: LabSelector): Promise<DestroyResult> {
+    const started = performance.now();
+    const lab = "all" in which ? undefined : "lab" in which ? which.lab : which.topology.name;
+    const containers = (await this.#containers(lab)).filter((c) => lab !== undefined || c.role !== undefined);
+    const labs = new Map<string, LabContainer[]>();
+    for (const c of containers) labs.set(c.lab, [...(labs.get(c.lab) ?? []), c]);
+    if ("topology" in which && !labs.has(which.topology.name)) labs.set(which.topology.name, []);
+    const removed: string[] = [];
+    const netnsNow = new Set(await listNetns());
+    for (const [name, cs] of labs) {
+      // 1. the pods (host namespaces with this lab's marker, or named after its nodes when the marker is missing)
+      const pods = new Set((await ownedNamespaces()).filter((o) => o.lab === name && o.pod).map((o) => o.ns));
+      if ("topology" in which) {
+        for (const n of which.topology.nodes) {
+          const ns = longName(which.topology, n.name);
+          for (const other of netnsNow) {
+            if (other.startsWith(`${ns}-p`) && /^\d+$/.test(other.slice(ns.length + 2))) pods.add(other);
+          }
+        }
+      }
+      for (const p of pods) {
+        await deleteNetns(p);
+        removed.push(p);
+      }
+      const known = this.#bases.get(name);
+      this.#bases.delete(name);
+      if (cs.length === 0) {
+        if (known) await Deno.remove(known, { recursive: true }).catch(() => {});
+        continue;
+      }
+      // 2. what the harness started in the containers' namespaces (a crashed run's etcd and agents)
+      for (const c of cs) if (netnsNow.has(c.name)) await this.#killHostProcessesIn(c.name);
+      // 3. containerlab destroy, from a topology naming exactly these containers
+      const first = cs[0]!;
+      const labdirBase = first.labDir ? first.labDir.replace(/\/clab-[^/]+\/[^/]+\/?$/, "") : undefined;
+      const tmp = await Deno.makeTempDir({ prefix: "flannel-lab-clab-destroy-" });
+      try {
+        const file = `${tmp}/${name}.clab.yml`;
+        await Deno.writeTextFile(
+          file,
+          minimalTopology(name, prefixOf(first.name, name, first.node), cs.map((c) => c.node)),
+        );
+        const r = await this.#clabRun(["destroy", "-t", file, "--cleanup", "-y"], {
+          ...(labdirBase ? { labdirBase } : {}),
+          check: false,
+        });
+        const left = await this.#containers(name);
+        if (left.length) {
+          // containerlab could not (daemon trouble, odd names): remove them by hand, then let it clean again.
+          await run([DOCKER, "rm", "-f", ...left.map((c) => c.id)], { check: false, timeoutMs: 60_000 });
+          if (r.code !== 0) {
+            await this.#clabRun(["destroy", "-t", file, "--cleanup", "-y"], {
+              ...(labdirBase ? { labdirBase } : {}),
+              check: false,
+            });
+          }
+        }
+        removed.push(...cs.map((c) => c.name));
+      } finally {
+        await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      }
+      // 4. the rendered copy and its directory (only ours: <lab dir>/containerlab)
+      if (labdirBase?.endsWith(`/${CLAB_SUBDIR}`)) {
+        await Deno.remove(`${labdirBase}/${name}.clab.yml`).catch(() => {});
+        await Deno.remove(`${labdirBase}/clab-${name}`, { recursive: true }).catch(() => {});
+        await Deno.remove(labdirBase).catch(() => {}); // only when empty
+      }
+    }
+    return { removed, durationMs: Math.round(performance.now() - started) };
+  }
+
+  async inspect(which: LabSelector): Promise<NodeStatus[]> {
+    const entries: InspectEntry[] = [];
+    if (await dockerServerVersion()) {
+      const args = "all" in which
+        ? ["inspect", "--all", "-f", "json"]
+        : ["inspect", "--name", "lab" in which ? which.lab : which.topology.name, "-f", "json"];
+      const r = await this.#clabRun(args, { check: false, timeoutMs: 60_000 });
+      if (r.code === 0 && r.stdout.trim().startsWith("{")) {
+        for (const list of Object.values(JSON.parse(r.stdout) as Record<string, InspectEntry[]>)) {
+          entries.push(...list);
+        }
+      }
+    }
+    const labelled = new Map((await this.#containers()).map((c) => [c.name, c]));
+    const addressesOf = async (ns: string): Promise<string[]> => {
+      const r = await run(["ip", "-j", "-n", ns, "addr", "show"], { check: false, timeoutMs: 10_000 });
+      if (r.code !== 0) return [];
+      const links = JSON.parse(r.stdout || "[]") as {
+        ifname: string;
+        addr_info?: { family: string; local: string; prefixlen: number }[];
+      }[];
+      return links.filter((l) => l.ifname !== "lo").flatMap((l) =>
+        (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) =>
+          `${l.ifname}=${a.local}/${a.prefixlen}`
+        )
+      );
+    };
+    const out: NodeStatus[] = [];
+    const describe = async (
+      e: InspectEntry | undefined,
+      lab: string,
+      node: string,
+      name: string,
+      role: string,
+    ) => {
+      const running = e?.state === "running";
+      out.push({
+        lab,
+        node,
+        longName: name,
+        kind: e?.kind ?? "linux",
+        role,
+        state: running ? "running" : "missing",
+        addresses: running ? await addressesOf(name) : [],
+        ...(labelled.get(name)?.labDir ? { labDir: labelled.get(name)!.labDir! } : {}),
+      });
+    };
+    if ("topology" in which) {
+      const t = which.topology;
+      for (const n of t.nodes) {
+        const e = entries.find((x) => x.name === longName(t, n.name));
+        await describe(e, t.name, n.name, longName(t, n.name), n.role);
+      }
+    } else {
+      for (const e of entries) {
+        const c = labelled.get(e.name);
+        if ("all" in which && !c?.role) continue; // only flannel-lab's labs
+        await describe(e, e.lab_name, c?.node ?? e.name, e.name, c?.role ?? "");
+      }
+    }
+    return out.sort((a, b) => a.lab.localeCompare(b.lab) || a.node.localeCompare(b.node));
+  }
+
+  exec(topo: Topology, node: string, command: readonly string[], options?: RunOptions): Promise<RunResult> {
+    return this.#inside.exec(topo, node, command, options);
+  }
+
+  spawn(topo: Topology, node: string, command: readonly string[], options?: SpawnOptions): Promise<Process> {
+    return this.#inside.spawn(topo, node, command, options);
+  }
+
+  wrap(topo: Topology, node: string, command: readonly string[]): string[] {
+    return this.#inside.wrap(topo, node, command);
+  }
+
+  addPodNetns(topo: Topology, node: string, pod: { id: string; name: string }): Promise<string> {
+    return this.#inside.addPodNetns(topo, node, pod);
+  }
+
+  async impair(topo: Topology, node: string, iface: string, impairment: Impairment): Promise<void> {
+    if (impairment.kind === "netem" && impairment.delayMs !== undefined) {
+      const args = [
+        "tools",
+        "netem",
+        "set",
+        "-n",
+        longName(topo, node),
+        "-i",
+        iface,
+        "--delay",
+        `${impairment.delayMs}ms`,
+      ];
+      if (impairment.jitterMs !== undefined) args.push("--jitter", `${impairment.jitterMs}ms`);
+      if (impairment.lossPct !== undefined) args.push("--loss", String(impairment.lossPct));
+      if (impairment.rateKbit !== undefined) args.push("--rate", String(impairment.rateKbit));
+      const r = await this.#clabRun(args, { check: false, timeoutMs: 30_000 });
+      if (r.code !== 0) {
+        throw new UserError(
+          `containerlab tools netem could not delay traffic on ${node}:${iface}: ${
+            (r.stderr + r.stdout).trim().slice(-500)
+          }`,
+          {
+            hint: "delay and jitter need the kernel's netem qdisc (sch_netem), which this kernel lacks; " +
+              "loss (random-drop rule) and rate (tbf) work without it",
+          },
+        );
+      }
+      return;
+    }
+    if (impairment.kind === "reset") {
+      await this.#clabRun(["tools", "netem", "reset", "-n", longName(topo, node), "-i", iface], {
+        check: false,
+        timeoutMs: 30_000,
+      });
+    }
+    await this.#inside.impair(topo, node, iface, impairment);
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * interop-hostgw: our agent and upstream flanneld v0.28.9 in one cluster (netns runtime): leases of the same form,
+ * pods ping both ways, mirror-image kernel state, each side cleans up after the other leaves, and a restart of
+ * ours leaves upstream undisturbed. Upstream flanneld installs itself; a failed install fails the test.
+ */
+import { topologyTest } from "./_run.ts";
+
+topologyTest("interop-hostgw");
