@@ -569,10 +569,21 @@ export async function doctorMain(args: string[]): Promise<number> {
       left.length ? `${left.length} lab namespaces of ${labs.join(", ")}: flannel-lab down --all` : "none",
     ]);
   }
-  for (const [name, ok, what] of checks) {
-    println(`${ok ? "ok  " : name.startsWith("impair") ? "warn" : "FAIL"}  ${name.padEnd(16)} ${what}`);
+  // The upstream test tools (containerlab runtime, upstream agents): a stale build is a warning, a missing or
+  // broken one fails only what needs it, so it is reported with the command that installs it.
+  const { toolStatus } = await import("./tools/mod.ts");
+  for (const t of await toolStatus()) {
+    const ok = t.state === "present";
+    const detail = ok ? `${t.version ?? ""} ${t.path ?? ""}`.trim() : `${t.state}: ${t.detail}; ${t.fix}`;
+    checks.push([`upstream ${t.tool}`, ok, detail]);
   }
-  const bad = checks.filter(([n, ok]) => !ok && !n.startsWith("impair") && n !== "leftovers");
+  for (const [name, ok, what] of checks) {
+    const soft = name.startsWith("impair") || name.startsWith("upstream");
+    println(`${ok ? "ok  " : soft ? "warn" : "FAIL"}  ${name.padEnd(22)} ${what}`);
+  }
+  const bad = checks.filter(([n, ok]) =>
+    !ok && !n.startsWith("impair") && !n.startsWith("upstream") && n !== "leftovers"
+  );
   if (bad.length) eprintln(`${bad.length} checks failed`);
   return bad.length ? 1 : 0;
 }
