@@ -19,7 +19,7 @@ import type { Backend, BackendContext, PeerState } from "./backend/backend.ts";
 import { createBackend } from "./backend/create.ts";
 import { ReconcileLoop } from "./backend/reconcile_loop.ts";
 import { teardownNode } from "./backend/teardown.ts";
-import { Firewall } from "./firewall.ts";
+import { Firewall, type FirewallNets } from "./firewall.ts";
 import { agentMetrics } from "./metrics.ts";
 import type { IpNet } from "./ip.ts";
 import { Monitor, type Netlink, type NetlinkEvent } from "./netlink/mod.ts";
@@ -300,26 +300,45 @@ export async function runDaemon(flags: AgentFlags, deps: DaemonDeps, signal: Abo
     (async () => {
       await backend?.activate(current);
       loop?.trigger();
-      const fw = await setUpFirewall(flags, config, current, previous, log);
-      if (fw) state.firewall = fw;
+      // Retarget the running firewall rather than replace it: its resync loop must check the new rule set.
+      if (state.firewall) {
+        state.firewall.retarget(firewallNets(config, current));
+        await state.firewall.apply().catch((error) =>
+          log.error("Moving the firewall rules to our new subnet failed; the resync retries", { error })
+        );
+      } else {
+        state.firewall = await setUpFirewall(flags, config, current, previous, log);
+        if (state.firewall) startFirewallResync(state.firewall);
+      }
       await writeEnv(current);
     })().catch((error) => log.error("Following our lease to its new subnet failed", { error }));
   });
   state.ready = true;
 
-  await Promise.all([
-    manager.run(signal),
-    loop?.run(signal),
-    (async () => {
-      if (!state.firewall) return;
-      // The firewall may be replaced when our lease moves; resync whichever is current.
-      await state.firewall.startResync(flags.iptablesResync, signal);
-    })(),
-  ]);
+  const resyncs: Promise<void>[] = [];
+  function startFirewallResync(fw: Firewall): void {
+    resyncs.push(fw.startResync(flags.iptablesResync, signal));
+  }
+  if (state.firewall) startFirewallResync(state.firewall);
+  await Promise.all([manager.run(signal), loop?.run(signal)]);
+  await Promise.all(resyncs);
   // vxlan and host-gw leave everything in place; udp's proxy stops (its TUN goes with the process anyway).
   await backend?.[Symbol.asyncDispose]();
   log.info("Exiting cleanly");
   return 0;
+}
+
+/** The firewall's prefixes for our lease: each enabled family's Network and our subnet in it. */
+export function firewallNets(
+  config: NetworkConfig,
+  lease: Lease,
+): { ipv4: FirewallNets | undefined; ipv6: FirewallNets | undefined } {
+  return {
+    ipv4: config.ipv4 && lease.subnet ? { network: config.ipv4.network, subnet: lease.subnet } : undefined,
+    ipv6: config.ipv6 && lease.ipv6Subnet
+      ? { network: config.ipv6.network, subnet: lease.ipv6Subnet }
+      : undefined,
+  };
 }
 
 /**
@@ -336,10 +355,7 @@ async function setUpFirewall(
   try {
     const fw = await Firewall.create({
       mode: config.enableNFTables ? "nftables" : "iptables",
-      ipv4: config.ipv4 && lease.subnet ? { network: config.ipv4.network, subnet: lease.subnet } : undefined,
-      ipv6: config.ipv6 && lease.ipv6Subnet
-        ? { network: config.ipv6.network, subnet: lease.ipv6Subnet }
-        : undefined,
+      ...firewallNets(config, lease),
       ipMasq: flags.ipMasq,
       fullyRandomDisable: flags.ipMasqFullyRandomDisable,
       forwardRules: flags.iptablesForwardRules,
@@ -402,9 +418,12 @@ export async function runTeardown(flags: AgentFlags, deps: { logger: Logger; nl:
     });
   }
   if (config?.ipv4) networks.push(config.ipv4.network);
-  const previous = await readPreviousSubnets(flags.subnetFile).catch(() => ({} as { network?: IpNet }));
-  if (previous.network && !networks.some((n) => formatCidr(n) === formatCidr(previous.network!))) {
-    networks.push(previous.network);
+  if (config?.ipv6) networks.push(config.ipv6.network);
+  const previous = await readPreviousSubnets(flags.subnetFile).catch(
+    () => ({} as { network?: IpNet; ipv6Network?: IpNet }),
+  );
+  for (const net of [previous.network, previous.ipv6Network]) {
+    if (net && !networks.some((n) => formatCidr(n) === formatCidr(net))) networks.push(net);
   }
   const summary = await teardownNode(deps.nl, networks);
   log.info("Removed the data plane", {

@@ -134,7 +134,7 @@ export class Firewall {
   readonly #o: FirewallOptions;
   readonly #run: CommandRunner;
   readonly #log: Logger;
-  readonly #families: Family[];
+  #families: Family[];
   readonly #randomFully: boolean;
   readonly #wait: boolean;
   #otherModeCleaned = false;
@@ -199,6 +199,28 @@ export class Firewall {
       });
     }
     return new Firewall(options, run, randomFully, wait);
+  }
+
+  /**
+   * Points the rule set at new prefixes (our lease moved to another subnet) without applying it; call
+   * {@linkcode apply} next. From then on {@linkcode check} and the periodic resync compare the node with the
+   * new set: a firewall replaced instead would leave a running resync checking — and restoring — the old one.
+   * The old set's rules in our chains go with the chains' flush on the next apply.
+   *
+   * @param nets the new prefixes of each family (a family absent here keeps its prefixes)
+   * @example
+   * ```ts ignore
+   * fw.retarget({ ipv4: { network, subnet: newSubnet } });
+   * await fw.apply();
+   * ```
+   */
+  retarget(
+    nets: { readonly ipv4?: FirewallNets | undefined; readonly ipv6?: FirewallNets | undefined },
+  ): void {
+    this.#families = this.#families.map((f) => {
+      const n = f.family === 4 ? nets.ipv4 : nets.ipv6;
+      return n ? { ...f, nets: toText(n) } : f;
+    });
   }
 
   /** Whether MASQUERADE rules carry `--random-fully` / `fully-random`. */

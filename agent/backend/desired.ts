@@ -8,6 +8,8 @@
  *
  * @module
  */
+import type { IpAddr, IpNet } from "../ip.ts";
+import type { Lease } from "../subnet/lease.ts";
 import type { PeerState } from "./backend.ts";
 
 /** A route in the main table that should exist. */
@@ -79,14 +81,76 @@ export function normalizeMac(text: unknown): string | undefined {
   return hex.toLowerCase().match(/../g)!.join(":");
 }
 
-/** A route's identity in the main table, for diffing (our routes carry no metric). */
+/**
+ * A route's identity in the main table, for diffing. Our routes carry no metric; the kernel gives an IPv6 route
+ * sent without one the metric 1024 (IP6_RT_PRIO_USER), so that is what "none" means for IPv6.
+ */
 export function routeKey(r: { readonly dst: string; readonly priority?: number | undefined }): string {
-  return `${r.dst}#${r.priority ?? 0}`;
+  return `${r.dst}#${r.priority ?? (r.dst.includes(":") ? IP6_RT_PRIO_USER : 0)}`;
 }
+
+/** The metric the kernel gives an IPv6 route added without one. */
+export const IP6_RT_PRIO_USER = 1024;
 
 /** An FDB entry's identity: one remote of one MAC. */
 export function fdbKey(
   f: { readonly lladdr?: string | undefined; readonly dst?: string | undefined },
 ): string {
   return `${f.lladdr} ${f.dst}`;
+}
+
+/**
+ * Merges the per-family peer states of a dual-stack plan into one state per lease: an error in either family
+ * wins (its reason says which family), then programmed (a lease without a part in one family is programmed
+ * in the other), then ignored.
+ *
+ * @example
+ * ```ts
+ * import { mergePeerStates } from "./desired.ts";
+ * const v4 = new Map([["a", { state: "programmed", via: "tunnel" } as const]]);
+ * const v6 = new Map([["a", { state: "error", reason: "no VtepMAC" } as const]]);
+ * mergePeerStates([[4, v4], [6, v6]]).get("a"); // { state: "error", reason: "IPv6: no VtepMAC" }
+ * ```
+ */
+export function mergePeerStates(
+  families: readonly (readonly [4 | 6, ReadonlyMap<string, PeerState>])[],
+): ReadonlyMap<string, PeerState> {
+  if (families.length === 1) return families[0]![1];
+  const rank = { error: 0, programmed: 1, ignored: 2 } as const;
+  const out = new Map<string, PeerState>();
+  for (const [family, peers] of families) {
+    for (const [key, state] of peers) {
+      const s: PeerState = state.state === "error"
+        ? { state: "error", reason: `IPv${family}: ${state.reason}` }
+        : state;
+      const prior = out.get(key);
+      if (!prior || rank[s.state] < rank[prior.state]) out.set(key, s);
+      else if (prior.state === "error" && s.state === "error") {
+        out.set(key, { state: "error", reason: `${prior.reason}; ${s.reason}` });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The parts of a lease one family's plan uses — IPv4: subnet, PublicIP (`undefined` for `0.0.0.0`),
+ * BackendData; IPv6: IPv6 subnet, PublicIPv6, BackendV6Data — or `undefined` when the lease has no such part.
+ */
+export function leaseFamilyPart(
+  lease: Lease,
+  family: 4 | 6,
+): { subnet: IpNet; publicIp: IpAddr | undefined; data: unknown } | undefined {
+  if (family === 4) {
+    return lease.subnet
+      ? {
+        subnet: lease.subnet,
+        publicIp: lease.attrs.publicIp.value === 0n ? undefined : lease.attrs.publicIp,
+        data: lease.attrs.backendData,
+      }
+      : undefined;
+  }
+  return lease.ipv6Subnet
+    ? { subnet: lease.ipv6Subnet, publicIp: lease.attrs.publicIpv6, data: lease.attrs.backendV6Data }
+    : undefined;
 }

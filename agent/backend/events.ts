@@ -8,11 +8,11 @@
  * @module
  */
 import { type IpNet, netContains, parseCidr } from "../ip.ts";
-import { AF_BRIDGE, AF_INET, NUD_PERMANENT } from "../netlink/consts.ts";
+import { AF_BRIDGE, NUD_PERMANENT } from "../netlink/consts.ts";
 import type { NetlinkEvent } from "../netlink/monitor.ts";
 import type { EventVerdict } from "./backend.ts";
 import { type DesiredState, fdbKey, routeKey } from "./desired.ts";
-import { isOwnedRoute, type OwnershipScope } from "./reconcile.ts";
+import { isOwnedRoute, type OwnershipScope, scopeAf } from "./reconcile.ts";
 
 /** The last plan, indexed for event matching. */
 export interface PlanIndex {
@@ -39,6 +39,11 @@ export interface EventContext {
   readonly deviceMtu?: number | undefined;
   readonly plan: PlanIndex;
   readonly networks: readonly IpNet[];
+  /**
+   * The external interface's name: a link of that name appearing under another ifindex is the interface
+   * recreated (a network restart), which the backend must re-bind to.
+   */
+  readonly extName?: string | undefined;
 }
 
 /**
@@ -56,7 +61,9 @@ export function classifyEvent(ev: NetlinkEvent, ctx: EventContext): EventVerdict
       return "topology";
     case "link": {
       const l = ev.link;
-      if (l.index === scope.extIndex) return "topology";
+      if (l.index === scope.extIndex || (ctx.extName !== undefined && l.name === ctx.extName)) {
+        return "topology";
+      }
       const ours = l.name === ctx.deviceName || (scope.device !== undefined && l.index === scope.device);
       if (!ours) return "ignore";
       if (ev.action === "del") return "reconcile";
@@ -73,7 +80,7 @@ export function classifyEvent(ev: NetlinkEvent, ctx: EventContext): EventVerdict
         : "ignore";
     case "route": {
       const r = ev.route;
-      if (r.family !== AF_INET || r.table !== 254) return "ignore";
+      if (r.family !== scopeAf(scope) || r.table !== 254) return "ignore";
       if (isOwnedRoute(r, scope)) {
         const want = plan.routes.get(routeKey(r));
         if (ev.action === "del") return want ? "reconcile" : "ignore";
@@ -92,7 +99,7 @@ export function classifyEvent(ev: NetlinkEvent, ctx: EventContext): EventVerdict
       if (n.family === AF_BRIDGE) {
         return ev.action === "del" && plan.fdbs.has(fdbKey(n)) ? "reconcile" : "ignore";
       }
-      if (n.family !== AF_INET || n.dst === undefined) return "ignore";
+      if (n.family !== scopeAf(scope) || n.dst === undefined) return "ignore";
       const want = plan.neighs.get(n.dst);
       if (!want) return "ignore";
       if (ev.action === "del") return "reconcile";

@@ -17,16 +17,21 @@
  * interface (leases that vanished while we were down, a changed PublicIP) are removed; a route deleted by hand
  * returns at once (netlink event), not after upstream's 10 s check.
  *
+ * IPv6 (dual-stack, or IPv6 alone): per remote lease with an IPv6 part, `<v6 subnet> via <PublicIPv6> dev
+ * <ext>`, checked for L2 adjacency the same way; each family is its own reconcile scope. If the external
+ * interface is recreated under the same name (a network restart), the routes follow it to its new ifindex.
+ *
  * @module
  */
 import type { IpNet } from "../ip.ts";
 import { formatIp } from "../ip.ts";
 import type { NetlinkEvent } from "../netlink/mod.ts";
 import type { Lease } from "../subnet/lease.ts";
-import type { Backend, BackendContext, EventVerdict, ReconcileReport } from "./backend.ts";
+import type { Backend, BackendContext, EventVerdict, PeerState, ReconcileReport } from "./backend.ts";
+import { leaseFamilyPart, mergePeerStates } from "./desired.ts";
 import { classifyEvent, indexPlan, type PlanIndex } from "./events.ts";
 import { planHostGw } from "./hostgw_plan.ts";
-import { converge, ReachResolver } from "./kernel.ts";
+import { converge, ReachResolver, resolveExtIndex } from "./kernel.ts";
 import { type BackendLeaseFields, backendLeaseFields, backendMtu } from "./lease_fields.ts";
 import type { OwnershipScope } from "./reconcile.ts";
 import { removeOwnedRoutes } from "./teardown.ts";
@@ -36,9 +41,10 @@ export class HostGwBackend implements Backend {
   readonly type = "host-gw" as const;
   readonly mtu: number;
   readonly #ctx: BackendContext;
-  readonly #networks: readonly IpNet[];
+  readonly #families: { readonly family: 4 | 6; readonly networks: readonly IpNet[]; plan: PlanIndex }[];
   readonly #reach: ReachResolver;
-  #plan: PlanIndex = { routes: new Map(), neighs: new Map(), fdbs: new Set() };
+  readonly #extName: string;
+  #extIndex: number;
 
   /**
    * @param ctx config, external interface, netlink connection, logger
@@ -48,15 +54,22 @@ export class HostGwBackend implements Backend {
    * ```
    */
   constructor(ctx: BackendContext) {
-    if (!ctx.config.ipv4) {
-      throw new Error(
-        "The host-gw backend of flannel-lab programs IPv4 only, and the network config disables it",
-      );
-    }
     this.#ctx = ctx;
     this.mtu = backendMtu(ctx.config.backend, ctx.ext.mtu);
-    this.#networks = [ctx.config.ipv4.network];
+    const empty = (): PlanIndex => ({ routes: new Map(), neighs: new Map(), fdbs: new Set() });
+    this.#families = [];
+    if (ctx.config.ipv4) {
+      this.#families.push({ family: 4, networks: [ctx.config.ipv4.network], plan: empty() });
+    }
+    if (ctx.config.ipv6) {
+      if (!ctx.ext.publicIpv6) {
+        throw new Error(`The host-gw backend needs an IPv6 address on ${ctx.ext.link.name} to route IPv6`);
+      }
+      this.#families.push({ family: 6, networks: [ctx.config.ipv6.network], plan: empty() });
+    }
     this.#reach = new ReachResolver(ctx.nl);
+    this.#extName = ctx.ext.link.name;
+    this.#extIndex = ctx.ext.link.index;
   }
 
   leaseFields(): BackendLeaseFields {
@@ -67,36 +80,59 @@ export class HostGwBackend implements Backend {
     return Promise.resolve();
   }
 
-  #scope(): OwnershipScope {
-    return { extIndex: this.#ctx.ext.link.index, networks: this.#networks };
+  #scope(f: { readonly family: 4 | 6; readonly networks: readonly IpNet[] }): OwnershipScope {
+    return { extIndex: this.#extIndex, networks: f.networks, family: f.family };
   }
 
   async reconcile(snapshot: ReadonlyMap<string, Lease>, own: Lease): Promise<ReconcileReport> {
-    const ips = [...snapshot.values()].filter((l) => l.attrs.backendType === "host-gw").map((l) =>
-      formatIp(l.attrs.publicIp)
-    );
-    const reach = await this.#reach.resolve(ips);
-    const desired = planHostGw(snapshot, own, {
-      extIndex: this.#ctx.ext.link.index,
-      extName: this.#ctx.ext.link.name,
-      reach,
-    });
-    this.#plan = indexPlan(desired);
-    const result = await converge(this.#ctx.nl, desired, this.#scope());
-    return {
-      added: result.added,
-      removed: result.removed,
-      errors: result.failures.length,
-      peers: result.peers,
-    };
+    const index = await resolveExtIndex(this.#ctx.nl, this.#extName, this.#extIndex);
+    if (index !== this.#extIndex) {
+      this.#ctx.logger.warn(`${this.#extName} was recreated; moving the routes to it`, {
+        was: this.#extIndex,
+        now: index,
+      });
+      this.#extIndex = index;
+      this.#reach.invalidate();
+    }
+    let added = 0;
+    let removed = 0;
+    let errors = 0;
+    const peers: [4 | 6, ReadonlyMap<string, PeerState>][] = [];
+    for (const f of this.#families) {
+      const ips: string[] = [];
+      for (const l of snapshot.values()) {
+        const ip = l.attrs.backendType === "host-gw" ? leaseFamilyPart(l, f.family)?.publicIp : undefined;
+        if (ip) ips.push(formatIp(ip));
+      }
+      const reach = await this.#reach.resolve(ips);
+      const desired = planHostGw(snapshot, own, {
+        extIndex: this.#extIndex,
+        extName: this.#extName,
+        reach,
+        family: f.family,
+      });
+      f.plan = indexPlan(desired);
+      const result = await converge(this.#ctx.nl, desired, this.#scope(f));
+      added += result.added;
+      removed += result.removed;
+      errors += result.failures.length;
+      peers.push([f.family, result.peers]);
+    }
+    return { added, removed, errors, peers: mergePeerStates(peers) };
   }
 
   classifyEvent(event: NetlinkEvent): EventVerdict {
-    const verdict = classifyEvent(event, {
-      scope: this.#scope(),
-      plan: this.#plan,
-      networks: this.#networks,
-    });
+    let verdict: EventVerdict = "ignore";
+    const rank = { ignore: 0, reconcile: 1, topology: 2 } as const;
+    for (const f of this.#families) {
+      const v = classifyEvent(event, {
+        scope: this.#scope(f),
+        plan: f.plan,
+        networks: f.networks,
+        extName: this.#extName,
+      });
+      if (rank[v] > rank[verdict]) verdict = v;
+    }
     if (verdict === "topology") this.#reach.invalidate();
     return verdict;
   }
@@ -107,7 +143,7 @@ export class HostGwBackend implements Backend {
   }
 
   async teardown(): Promise<void> {
-    await removeOwnedRoutes(this.#ctx.nl, this.#scope());
+    for (const f of this.#families) await removeOwnedRoutes(this.#ctx.nl, this.#scope(f));
   }
 
   /** Leaves the routes in place (as upstream does on SIGTERM). */

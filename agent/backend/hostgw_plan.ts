@@ -4,13 +4,21 @@
  * Any other peer gets a per-peer error that names it, says why, and says what to do — never a route the
  * kernel would refuse or, worse, one that sends the peer's pods' traffic to a router that drops it.
  *
+ * The plan is per address family: IPv6 routes `v6 subnet via PublicIPv6 dev <ext>`, as upstream.
+ *
  * @module
  */
 import { formatCidr, formatIp } from "../ip.ts";
 import type { Lease } from "../subnet/lease.ts";
 import { leaseKeyName } from "../subnet/lease_codec.ts";
 import type { PeerState } from "./backend.ts";
-import type { DesiredRoute, DesiredState, PeerReach, ReachLookup } from "./desired.ts";
+import {
+  type DesiredRoute,
+  type DesiredState,
+  leaseFamilyPart,
+  type PeerReach,
+  type ReachLookup,
+} from "./desired.ts";
 
 /** What the host-gw plan needs besides the snapshot. */
 export interface HostGwPlanContext {
@@ -19,6 +27,8 @@ export interface HostGwPlanContext {
   readonly extName: string;
   /** The kernel's route to each peer's PublicIP. */
   readonly reach: ReachLookup;
+  /** Which family to plan (default 4): IPv6 uses the v6 subnet and PublicIPv6. */
+  readonly family?: 4 | 6;
 }
 
 /**
@@ -64,6 +74,7 @@ export function planHostGw(
   ctx: HostGwPlanContext,
 ): DesiredState {
   const ownKey = leaseKeyName(own);
+  const family = ctx.family ?? 4;
   const routes: DesiredRoute[] = [];
   const peers = new Map<string, PeerState>();
   for (const [key, lease] of snapshot) {
@@ -76,19 +87,27 @@ export function planHostGw(
       });
       continue;
     }
-    if (!lease.subnet) {
+    const part = leaseFamilyPart(lease, family);
+    if (!part) {
       peers.set(key, {
         state: "ignored",
-        reason: "IPv6-only lease: this agent programs the IPv4 data plane",
+        reason: family === 4
+          ? "IPv6-only lease: this node's host-gw routes IPv4"
+          : "IPv4-only lease: this node's host-gw routes IPv6",
       });
       continue;
     }
-    if (lease.attrs.publicIp.value === 0n) {
-      peers.set(key, { state: "error", reason: "the lease has no IPv4 PublicIP (0.0.0.0)" });
+    if (!part.publicIp) {
+      peers.set(key, {
+        state: "error",
+        reason: family === 4
+          ? "the lease has no IPv4 PublicIP (0.0.0.0)"
+          : "the lease has an IPv6 subnet but no PublicIPv6",
+      });
       continue;
     }
-    const publicIp = formatIp(lease.attrs.publicIp);
-    const dst = formatCidr(lease.subnet);
+    const publicIp = formatIp(part.publicIp);
+    const dst = formatCidr(part.subnet);
     const reach = ctx.reach(publicIp) ?? { kind: "unreachable", reason: "not resolved" };
     if (reach.kind !== "direct" || reach.oif !== ctx.extIndex) {
       peers.set(key, { state: "error", reason: hostGwUnreachable(dst, publicIp, ctx.extName, reach) });

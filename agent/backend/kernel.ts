@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { AF_INET, type Netlink, NetlinkError } from "../netlink/mod.ts";
+import { type Netlink, NetlinkError } from "../netlink/mod.ts";
 import type { PeerState } from "./backend.ts";
 import type { DesiredState, PeerReach } from "./desired.ts";
 import {
@@ -15,10 +15,12 @@ import {
   diffState,
   type Observed,
   type OwnershipScope,
+  scopeAf,
 } from "./reconcile.ts";
 
 /**
- * Dumps the main-table IPv4 routes, and, when there is a tunnel device, the IPv4 neighbours and FDB entries.
+ * Dumps the main-table routes of the scope's family, and, when there is a tunnel device, its neighbours of that
+ * family and its FDB entries.
  *
  * @example
  * ```ts ignore
@@ -26,9 +28,10 @@ import {
  * ```
  */
 export async function readObserved(nl: Netlink, scope: OwnershipScope): Promise<Observed> {
-  const routes = await nl.route.list({ family: AF_INET });
+  const family = scopeAf(scope);
+  const routes = await nl.route.list({ family });
   if (scope.device === undefined) return { routes, neighs: [], fdbs: [] };
-  const neighs = await nl.neigh.list({ family: AF_INET, index: scope.device });
+  const neighs = await nl.neigh.list({ family, index: scope.device });
   const fdbs = await nl.fdb.list({ index: scope.device });
   return { routes, neighs, fdbs };
 }
@@ -157,4 +160,18 @@ export class ReachResolver {
       throw error;
     }
   }
+}
+
+/**
+ * Finds the external interface by name; when it was deleted and recreated (same name, new ifindex) returns
+ * the new index. Throws while it is gone, so the reconcile loop retries until it returns.
+ */
+export async function resolveExtIndex(nl: Netlink, name: string, current: number): Promise<number> {
+  const link = await nl.link.find(name);
+  if (!link) {
+    throw new Error(
+      `The external interface "${name}" is gone (was ifindex ${current}): waiting for it to return`,
+    );
+  }
+  return link.index;
 }

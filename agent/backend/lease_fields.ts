@@ -17,6 +17,8 @@ import type { BackendConfig } from "../config.ts";
 export interface BackendLeaseFields {
   readonly backendType?: string;
   readonly backendData?: unknown;
+  /** The IPv6 counterpart (vxlan: `{VNI, VtepMAC}` of flannel-v6.N), when IPv6 is on. */
+  readonly backendV6Data?: unknown;
 }
 
 /** vxlan's BackendData, as upstream writes it. */

@@ -9,6 +9,8 @@
  * - on the external interface: non-kernel unicast routes whose destination lies inside the flannel Network
  *   and is narrower than it (host-gw and DirectRouting routes). A route for the whole Network, and anything on
  *   any other device, is never touched.
+ * A scope is one address family: IPv4 (`flannel.<VNI>`, ARP, `Network`) or IPv6 (`flannel-v6.<VNI>`, NDP,
+ * `IPv6Network`); a dual-stack backend converges two scopes, each blind to the other family's entries.
  *
  * The change set deletes what is ours and unwanted, and replaces what is missing or different. Order within
  * the one batch: deletes first (routes, then ARP, then FDB), then sets in upstream's add order (ARP, FDB,
@@ -18,7 +20,7 @@
  * @module
  */
 import { type IpNet, netContains, parseCidr } from "../ip.ts";
-import { AF_INET, NTF_SELF, NUD_PERMANENT, RTN_UNICAST, RTPROT_KERNEL } from "../netlink/consts.ts";
+import { AF_INET, AF_INET6, NTF_SELF, NUD_PERMANENT, RTN_UNICAST, RTPROT_KERNEL } from "../netlink/consts.ts";
 import { fdbRequest, type Neigh, neighRequest } from "../netlink/neigh.ts";
 import { type Route, routeRequest } from "../netlink/route.ts";
 import type { NetlinkRequest } from "../netlink/socket.ts";
@@ -39,9 +41,16 @@ export interface OwnershipScope {
   readonly extIndex: number;
   /** The flannel Network(s): routes on the external interface inside one of them are ours. */
   readonly networks: readonly IpNet[];
+  /** The address family of the routes and neighbours in scope (default 4). */
+  readonly family?: 4 | 6 | undefined;
 }
 
-/** What the kernel holds, as dumped (main-table IPv4 routes, IPv4 neighbours, FDB entries). */
+/** The kernel's address family number (AF_INET / AF_INET6) of a scope. */
+export function scopeAf(scope: OwnershipScope): number {
+  return scope.family === 6 ? AF_INET6 : AF_INET;
+}
+
+/** What the kernel holds, as dumped (main-table routes and neighbours of the scope's family, FDB entries). */
 export interface Observed {
   readonly routes: readonly Route[];
   readonly neighs: readonly Neigh[];
@@ -78,14 +87,14 @@ function insideNetwork(dst: string, networks: readonly IpNet[]): boolean {
  * ```
  */
 export function isOwnedRoute(r: Route, scope: OwnershipScope): boolean {
-  if (r.family !== AF_INET || r.protocol === RTPROT_KERNEL) return false;
+  if (r.family !== scopeAf(scope) || r.protocol === RTPROT_KERNEL) return false;
   if (scope.device !== undefined && r.oif === scope.device) return true;
   return r.oif === scope.extIndex && r.type === RTN_UNICAST && insideNetwork(r.dst, scope.networks);
 }
 
 /** Whether an ARP entry is ours: PERMANENT, on our tunnel device. */
 export function isOwnedNeigh(n: Neigh, scope: OwnershipScope): boolean {
-  return scope.device !== undefined && n.index === scope.device && n.family === AF_INET &&
+  return scope.device !== undefined && n.index === scope.device && n.family === scopeAf(scope) &&
     (n.state & NUD_PERMANENT) !== 0;
 }
 
@@ -129,7 +138,7 @@ export function diffState(desired: DesiredState, observed: Observed, scope: Owne
   const wantNeighs = new Map(desired.neighs.map((n) => [n.dst, n] as const));
   const haveNeighs = new Map<string, Neigh>();
   for (const n of observed.neighs) {
-    if (n.family !== AF_INET || n.dst === undefined) continue;
+    if (n.family !== scopeAf(scope) || n.dst === undefined) continue;
     if (n.index !== scope.device) continue;
     if (wantNeighs.has(n.dst)) haveNeighs.set(n.dst, n);
     else if (isOwnedNeigh(n, scope)) dels.push({ kind: "neigh", op: "del", entry: n });

@@ -5,9 +5,9 @@
  * @module
  */
 import type { IpNet } from "../ip.ts";
-import { AF_INET, type Netlink, RTN_BLACKHOLE, RTPROT_KERNEL } from "../netlink/mod.ts";
+import { AF_INET, AF_INET6, type Netlink, RTN_BLACKHOLE, RTPROT_KERNEL } from "../netlink/mod.ts";
 import { applyChanges } from "./kernel.ts";
-import { type Change, isOwnedRoute, type OwnershipScope } from "./reconcile.ts";
+import { type Change, isOwnedRoute, type OwnershipScope, scopeAf } from "./reconcile.ts";
 import { netContains, parseCidr } from "../ip.ts";
 
 /**
@@ -19,7 +19,7 @@ import { netContains, parseCidr } from "../ip.ts";
  * ```
  */
 export async function removeOwnedRoutes(nl: Netlink, scope: OwnershipScope): Promise<number> {
-  const routes = (await nl.route.list({ family: AF_INET })).filter((r) => isOwnedRoute(r, scope));
+  const routes = (await nl.route.list({ family: scopeAf(scope) })).filter((r) => isOwnedRoute(r, scope));
   const changes: Change[] = routes.map((entry) => ({ kind: "route", op: "del", entry }));
   return (await applyChanges(nl, changes)).removed;
 }
@@ -39,7 +39,7 @@ export const OWNED_DEVICE = /^flannel(\.\d+|-v6\.\d+|\d+)$/;
  * kernel route stays). Routes on the flannel devices go with the devices.
  *
  * @param nl the connection (in the node's namespace)
- * @param networks the flannel Network(s): from etcd, `--net-config`, or subnet.env
+ * @param networks the flannel Network(s), IPv4 and IPv6: from etcd, `--net-config`, or subnet.env
  * @example
  * ```ts ignore
  * const summary = await teardownNode(nl, [parseCidr("10.244.0.0/16")]);
@@ -53,11 +53,14 @@ export async function teardownNode(nl: Netlink, networks: readonly IpNet[]): Pro
     await nl.link.delete(link.index).catch(() => {});
     devices.push(link.name);
   }
-  const routes = (await nl.route.list({ family: AF_INET })).filter((r) => {
+  const all = [...await nl.route.list({ family: AF_INET }), ...await nl.route.list({ family: AF_INET6 })];
+  const routes = all.filter((r) => {
     if (r.protocol === RTPROT_KERNEL) return false;
     if (r.gateway === undefined && r.type !== RTN_BLACKHOLE) return false;
     const net = parseCidr(r.dst);
-    return networks.some((n) => net.prefixLen > n.prefixLen && netContains(n, net.addr));
+    return networks.some((n) =>
+      n.addr.family === net.addr.family && net.prefixLen > n.prefixLen && netContains(n, net.addr)
+    );
   });
   const changes: Change[] = routes.map((entry) => ({ kind: "route", op: "del", entry }));
   await applyChanges(nl, changes);

@@ -9,6 +9,7 @@ import type { Logger } from "../../cli/log.ts";
 import { type IpNet, netContains, parseIp } from "../ip.ts";
 import {
   AF_INET,
+  AF_INET6,
   type Link,
   linkAddRequest,
   type LinkSpec,
@@ -197,12 +198,14 @@ async function replace(
 }
 
 /**
- * Gives the device exactly the address `<subnet address>/32` among addresses inside the Network (others
- * inside it are removed, as upstream does), and brings it up.
+ * Gives the device exactly one address of our subnet and brings it up. IPv4: `<subnet address>/32`, and other
+ * addresses inside the Network are removed (as upstream does). IPv6 (`address` contains `:`):
+ * `<v6 subnet address>/128`, and every other non-link-local IPv6 address is removed (as upstream does).
  *
  * @example
  * ```ts ignore
  * await ensureDeviceAddress(nl, dev.index, "10.244.3.0", [parseCidr("10.244.0.0/16")]);
+ * await ensureDeviceAddress(nl, dev6.index, "fc00:0:0:3::", []);
  * ```
  */
 export async function ensureDeviceAddress(
@@ -211,18 +214,21 @@ export async function ensureDeviceAddress(
   address: string,
   networks: readonly IpNet[],
 ): Promise<void> {
-  const addrs = await nl.addr.list({ index, family: AF_INET });
+  const v6 = address.includes(":");
+  const len = v6 ? 128 : 32;
+  const addrs = await nl.addr.list({ index, family: v6 ? AF_INET6 : AF_INET });
   let present = false;
   for (const a of addrs) {
-    if (a.address === address && a.prefixlen === 32) {
+    if (a.address === address && a.prefixlen === len) {
       present = true;
       continue;
     }
-    if (networks.some((n) => netContains(n, parseIp(a.address)))) {
-      await nl.addr.delete({ index, cidr: a.cidr });
-    }
+    const foreign = v6
+      ? !a.address.toLowerCase().startsWith("fe80:")
+      : networks.some((n) => netContains(n, parseIp(a.address)));
+    if (foreign) await nl.addr.delete({ index, cidr: a.cidr });
   }
-  if (!present) await nl.addr.add({ index, cidr: `${address}/32` });
+  if (!present) await nl.addr.add({ index, cidr: `${address}/${len}` });
   const link = await nl.link.get(index);
   if (!link.up) await nl.link.setUp(index, true);
 }

@@ -4,6 +4,9 @@
  * and route `subnet via subnet-addr dev flannel.N onlink` — or, with DirectRouting and a peer whose PublicIP
  * the kernel reaches without a gateway on the external interface, only `subnet via PublicIP dev <ext>`.
  *
+ * The plan is per address family: IPv4 programs `flannel.<VNI>` from the lease's subnet, `PublicIP` and
+ * `BackendData`; IPv6 programs `flannel-v6.<VNI>` from its IPv6 subnet, `PublicIPv6` and `BackendV6Data`.
+ *
  * @module
  */
 import { formatCidr, formatIp } from "../ip.ts";
@@ -15,6 +18,7 @@ import {
   type DesiredNeigh,
   type DesiredRoute,
   type DesiredState,
+  leaseFamilyPart,
   normalizeMac,
   type ReachLookup,
 } from "./desired.ts";
@@ -28,6 +32,8 @@ export interface VxlanPlanContext {
   readonly directRouting: boolean;
   /** The kernel's route to each peer's PublicIP (consulted only with DirectRouting). */
   readonly reach: ReachLookup;
+  /** Which family to plan (default 4): IPv6 uses the v6 subnet, PublicIPv6 and BackendV6Data. */
+  readonly family?: 4 | 6;
 }
 
 /**
@@ -48,6 +54,7 @@ export function planVxlan(
   ctx: VxlanPlanContext,
 ): DesiredState {
   const ownKey = leaseKeyName(own);
+  const family = ctx.family ?? 4;
   const routes: DesiredRoute[] = [];
   const neighs: DesiredNeigh[] = [];
   const fdbs: DesiredFdb[] = [];
@@ -62,19 +69,27 @@ export function planVxlan(
       });
       continue;
     }
-    if (!lease.subnet) {
+    const part = leaseFamilyPart(lease, family);
+    if (!part) {
       peers.set(key, {
         state: "ignored",
-        reason: "IPv6-only lease: this agent programs the IPv4 data plane",
+        reason: family === 4
+          ? "IPv6-only lease: this node's vxlan programs IPv4"
+          : "IPv4-only lease: this node's vxlan programs IPv6",
       });
       continue;
     }
-    const publicIp = formatIp(lease.attrs.publicIp);
-    if (lease.attrs.publicIp.value === 0n) {
-      peers.set(key, { state: "error", reason: "the lease has no IPv4 PublicIP (0.0.0.0)" });
+    if (!part.publicIp) {
+      peers.set(key, {
+        state: "error",
+        reason: family === 4
+          ? "the lease has no IPv4 PublicIP (0.0.0.0)"
+          : "the lease has an IPv6 subnet but no PublicIPv6",
+      });
       continue;
     }
-    const dst = formatCidr(lease.subnet);
+    const publicIp = formatIp(part.publicIp);
+    const dst = formatCidr(part.subnet);
     if (ctx.directRouting) {
       const reach = ctx.reach(publicIp);
       if (reach?.kind === "direct" && reach.oif === ctx.extIndex) {
@@ -83,13 +98,16 @@ export function planVxlan(
         continue;
       }
     }
-    const data = lease.attrs.backendData as { VtepMAC?: unknown } | null | undefined;
+    const data = part.data as { VtepMAC?: unknown } | null | undefined;
     const mac = normalizeMac(typeof data === "object" && data !== null ? data.VtepMAC : undefined);
     if (!mac) {
-      peers.set(key, { state: "error", reason: "the lease's BackendData has no valid VtepMAC" });
+      peers.set(key, {
+        state: "error",
+        reason: `the lease's ${family === 4 ? "BackendData" : "BackendV6Data"} has no valid VtepMAC`,
+      });
       continue;
     }
-    const subnetAddr = formatIp(lease.subnet.addr);
+    const subnetAddr = formatIp(part.subnet.addr);
     neighs.push({ index: ctx.device, dst: subnetAddr, lladdr: mac, peer: key });
     fdbs.push({ index: ctx.device, lladdr: mac, dst: publicIp, peer: key });
     routes.push({ dst, gateway: subnetAddr, oif: ctx.device, onlink: true, peer: key });
