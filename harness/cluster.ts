@@ -3,7 +3,8 @@
  * one agent per `node` (ours, or upstream flanneld for `flannel-lab.agent: upstream`) with its log kept in the lab
  * directory (`<node>/agent.log` for both kinds), and pods —
  * network namespaces attached to their node through our CNI plugin, exactly as a container runtime would.
- * Everything runs through the {@linkcode Runtime}, so the same code drives any runtime.
+ * Everything runs through the {@linkcode Runtime}, so the same code drives any runtime: host processes in the
+ * nodes' network namespaces (netns), or processes inside the nodes' containers (containerlab, `runtime/inside.ts`).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import type { LeaseAttrs, LeaseSubnets } from "../agent/subnet/lease.ts";
 import { formatCidr, formatIp } from "../agent/ip.ts";
 import { run, type RunResult } from "./process.ts";
 import { attachDetached, type Detached, type DetachedRef, spawnDetached } from "./detached.ts";
+import { isInsideRuntime } from "./runtime/inside.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import { ensureFlanneld } from "./tools/mod.ts";
 import { longName, type NodeSpec, type Topology } from "./topology/model.ts";
@@ -107,25 +109,22 @@ export class Cluster implements AsyncDisposable {
   async startEtcd(timeoutMs = 20_000): Promise<void> {
     const dir = this.nodeDir(this.etcdNode.name);
     const addr = this.etcdNode.etcdAddress!;
-    this.#etcd = await spawnDetached(
-      this.runtime.wrap(this.topo, this.etcdNode.name, [
-        "etcd",
-        "--name=flannel-lab",
-        `--data-dir=${dir}/etcd-data`,
-        `--listen-client-urls=${this.endpoint}`,
-        `--advertise-client-urls=${this.endpoint}`,
-        `--listen-peer-urls=http://${addr}:2380`,
-        `--initial-advertise-peer-urls=http://${addr}:2380`,
-        `--initial-cluster=flannel-lab=http://${addr}:2380`,
-        // One member: nothing to fail over to, so a short election timeout only makes it lead sooner (about
-        // 0.1 s instead of 1 s after start, the largest share of a lab's bring-up with the defaults).
-        "--heartbeat-interval=10",
-        "--election-timeout=100",
-        "--log-level=warn",
-        "--logger=zap",
-      ]),
-      { logFile: `${dir}/etcd.log` },
-    );
+    this.#etcd = await this.#startDetached(this.etcdNode.name, [
+      "etcd",
+      "--name=flannel-lab",
+      `--data-dir=${dir}/etcd-data`,
+      `--listen-client-urls=${this.endpoint}`,
+      `--advertise-client-urls=${this.endpoint}`,
+      `--listen-peer-urls=http://${addr}:2380`,
+      `--initial-advertise-peer-urls=http://${addr}:2380`,
+      `--initial-cluster=flannel-lab=http://${addr}:2380`,
+      // One member: nothing to fail over to, so a short election timeout only makes it lead sooner (about
+      // 0.1 s instead of 1 s after start, the largest share of a lab's bring-up with the defaults).
+      "--heartbeat-interval=10",
+      "--election-timeout=100",
+      "--log-level=warn",
+      "--logger=zap",
+    ], `${dir}/etcd.log`);
     await this.saveState();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -248,12 +247,21 @@ export class Cluster implements AsyncDisposable {
       "agent",
       ...flags,
     ];
-    const proc = await spawnDetached(this.runtime.wrap(this.topo, node, command), {
-      logFile: `${dir}/agent.log`,
-    });
+    const proc = await this.#startDetached(node, command, `${dir}/agent.log`);
     this.#agents.set(node, proc);
     await this.saveState();
     return proc;
+  }
+
+  /**
+   * Starts a long-running process on a node: inside its container when the runtime has one (containerlab:
+   * its filesystem, process table and network, the programs reaching it through bind mounts), else as a host
+   * process in the node's network namespace.
+   */
+  #startDetached(node: string, command: readonly string[], logFile: string): Promise<Detached> {
+    return isInsideRuntime(this.runtime)
+      ? this.runtime.startDetached(this.topo, node, command, { logFile })
+      : spawnDetached(this.runtime.wrap(this.topo, node, command), { logFile });
   }
 
   /** Whether a node's agent process is running. */
@@ -399,7 +407,11 @@ export class Cluster implements AsyncDisposable {
       const id = `${node}/p${i}`;
       const netns = `${longName(this.topo, node)}-p${i}`;
       const netnsPath = await this.runtime.addPodNetns(this.topo, node, { id, name: netns });
-      const r = await this.runtime.exec(this.topo, node, [`${bin}/flannel`], {
+      // Inside the node's container where there is one: the plugin, its delegates and CNI_NETNS are the node's.
+      const exec = isInsideRuntime(this.runtime)
+        ? this.runtime.execInside.bind(this.runtime)
+        : this.runtime.exec.bind(this.runtime);
+      const r = await exec(this.topo, node, [`${bin}/flannel`], {
         stdin: conf,
         check: false,
         timeoutMs: 60_000,

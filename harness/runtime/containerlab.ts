@@ -8,12 +8,24 @@
  *   containers, the veth links (with their MTU), applies sysctls and runs the exec lines inside the containers.
  * - **destroy** runs `containerlab destroy -t … --cleanup` (containers, its lab directory, the /etc/hosts block,
  *   ssh config and /run/netns links go), after stopping whatever the harness started in the containers' network
- *   namespaces and removing the pods. It works from the containers' labels, so a crashed run is cleaned too.
+ *   namespaces (host processes, the nsenter parents) and removing host-side pods of older runs. It works from
+ *   the containers' labels, so a crashed run is cleaned too.
  * - **inspect** reads `containerlab inspect --name <lab> --format json`.
- * - **exec / spawn / wrap / pods**: the harness's processes (etcd, agents — ours or upstream —, the CNI plugin,
- *   probes, captures) run as host processes inside the container's network namespace, through the
- *   `/run/netns/<container>` link containerlab makes. They need no bind mounts, and `down` stops them by pid.
- *   Everything they touch in the kernel is the container's: links, routes, neighbours, FDB, nftables/iptables.
+ * - **binds**: the rendered copy bind-mounts into every node, at the host's paths, the project (read-only: mod.ts
+ *   and, under `.tools/`, Deno's real binary and upstream flanneld), the Deno binary when it lives elsewhere, the
+ *   Deno cache (read-only: npm packages resolve without network) and the lab directory (read-write: logs,
+ *   subnet.env, etcd's data, the CNI plugin). Shipped files carry no binds (the netns runtime refuses them).
+ * - **startDetached**: etcd and the agents (ours: `deno run … mod.ts agent`; upstream: `.tools/bin/flanneld`) run
+ *   INSIDE the containers — their mount, pid, network, UTS and IPC namespaces, entered with `nsenter` from the
+ *   host (`inside.ts`): `docker exec <container> ps -ef` lists them, and they see the container's /etc, /run and
+ *   iptables/nft. Each is tracked by its host pid and start time, so kill/restart faults and `down` (also after
+ *   a crashed harness) signal the process itself; removing a container kills whatever still runs in it.
+ * - **pods**: namespaces made inside the node's container (`ip netns add` in its mount namespace); the CNI
+ *   plugin runs inside it too (`execInside`) with CNI_NETNS=/run/netns/<pod> as the container sees it. They go
+ *   with the container. `ip netns exec <pod> …` through exec/spawn (probes, captures, iperf3) enters the pod's
+ *   namespace from the host through `/proc/<container init>/root/run/netns/<pod>`.
+ * - **exec / spawn / wrap**: checks, captures and etcdctl use the host's programs in the container's network
+ *   namespace (`/run/netns/<container>`, made by containerlab): the kernel state they read is the container's.
  * - **impair**: delay/jitter through `containerlab tools netem` (needs the kernel's sch_netem); loss and rate the
  *   way the netns runtime does them (nft random-drop rule, tbf), because this kernel family lacks netem.
  *
@@ -22,7 +34,8 @@
 import { UserError } from "../../cli/errors.ts";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { deleteNetns, listNetns } from "../netns.ts";
-import { type Process, run, type RunOptions, type RunResult, type SpawnOptions } from "../process.ts";
+import type { Detached } from "../detached.ts";
+import { type Process, run, type RunOptions, type RunResult, spawn, type SpawnOptions } from "../process.ts";
 import {
   CONTAINERLAB_ENV,
   DOCKER,
@@ -33,7 +46,9 @@ import {
   NODE_IMAGE_REPO,
 } from "../tools/mod.ts";
 import { longName, type Topology } from "../topology/model.ts";
+import { nsenterArgs, podNetnsArgs, spawnInside } from "./inside.ts";
 import { NetnsRuntime, ownedNamespaces } from "./netns.ts";
+import { ownerMarker } from "./ownership.ts";
 import type { DeployResult, DestroyResult, Impairment, LabSelector, NodeStatus, Runtime } from "./runtime.ts";
 
 /** The image the shipped topologies name; replaced by the locally built tag in the rendered copy. */
@@ -78,7 +93,12 @@ function isObject(v: unknown): v is Yaml {
  * @param imageTag the locally built node image
  * @returns the rendered YAML text
  */
-export function renderTopology(text: string, lab: string, imageTag: string): string {
+export function renderTopology(
+  text: string,
+  lab: string,
+  imageTag: string,
+  binds: readonly string[] = [],
+): string {
   const doc = parseYaml(text) as Yaml;
   doc["name"] = lab;
   const topology = isObject(doc["topology"]) ? doc["topology"] : {};
@@ -90,9 +110,48 @@ export function renderTopology(text: string, lab: string, imageTag: string): str
     const m = topology[section];
     if (isObject(m)) { for (const v of Object.values(m)) fix(v); }
   }
-  return `# rendered by flannel-lab from the shipped topology (lab name, node image); deployed with containerlab\n${
-    stringifyYaml(doc, { lineWidth: 0 })
-  }`;
+  // On every node (a node's own binds would replace the defaults' list): the node keeps its own ones first.
+  if (binds.length && isObject(topology["nodes"])) {
+    for (const node of Object.values(topology["nodes"])) {
+      if (!isObject(node)) continue;
+      const own = Array.isArray(node["binds"]) ? node["binds"] as unknown[] : [];
+      node["binds"] = [...own, ...binds.filter((b) => !own.includes(b))];
+    }
+  }
+  return `# rendered by flannel-lab from the shipped topology (lab name, node image${
+    binds.length ? ", bind mounts of the project" : ""
+  }); deployed with containerlab\n${stringifyYaml(doc, { lineWidth: 0 })}`;
+}
+
+/**
+ * The bind mounts every node gets, at the host's paths: the project (read-only: mod.ts, and under `.tools/`
+ * Deno's real binary and upstream flanneld), the Deno binary when it lives elsewhere, the Deno cache (npm
+ * packages resolve without network) and the lab directory (read-write: logs, subnet.env, etcd's data, the CNI
+ * plugin). Missing paths are left out (Docker would create them).
+ *
+ * @param labDir the harness's lab directory
+ * @returns `host:container:mode` strings
+ */
+export async function projectBinds(labDir: string): Promise<string[]> {
+  const root = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
+  const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
+  const exists = async (p: string) => await Deno.stat(p).then(() => true, () => false);
+  const out: string[] = [`${root}:${root}:ro`];
+  const deno = await Deno.realPath(Deno.execPath()).catch(() => Deno.execPath());
+  const denoDir = deno.slice(0, deno.lastIndexOf("/"));
+  if (!under(deno, root) && await exists(denoDir)) out.push(`${denoDir}:${denoDir}:ro`);
+  const env = Deno.env.toObject();
+  const cache = env["DENO_DIR"] ??
+    (env["XDG_CACHE_HOME"]
+      ? `${env["XDG_CACHE_HOME"]}/deno`
+      : env["HOME"]
+      ? `${env["HOME"]}/.cache/deno`
+      : "");
+  if (cache && !under(cache, root) && await exists(cache)) {
+    out.push(`${await Deno.realPath(cache)}:${cache}:ro`);
+  }
+  out.push(`${await Deno.realPath(labDir)}:${labDir}:rw`);
+  return out;
 }
 
 /**
@@ -127,6 +186,8 @@ export class ContainerlabRuntime implements Runtime {
   #clab: Promise<string> | undefined;
   /** Where this instance rendered each lab (so destroy also removes a copy whose deploy made no container). */
   readonly #bases = new Map<string, string>();
+  /** Containers' init pids, by container name. */
+  readonly #pids = new Map<string, number>();
 
   /** The containerlab binary (installed when missing; a failure names the install command). */
   #binary(): Promise<string> {
@@ -197,7 +258,16 @@ export class ContainerlabRuntime implements Runtime {
     this.#bases.set(topo.name, base);
     for (const n of topo.nodes) await Deno.mkdir(`${options.labDir}/${n.name}`, { recursive: true });
     const file = `${base}/${topo.name}.clab.yml`;
-    await Deno.writeTextFile(file, renderTopology(await Deno.readTextFile(topo.file), topo.name, image.tag));
+    await Deno.writeTextFile(
+      file,
+      renderTopology(
+        await Deno.readTextFile(topo.file),
+        topo.name,
+        image.tag,
+        await projectBinds(options.labDir),
+      ),
+    );
+    for (const n of topo.nodes) this.#pids.delete(longName(topo, n.name));
     const before = new Set(
       (await this.#containers(topo.name)).map((c) => c.node),
     );
@@ -363,20 +433,124 @@ export class ContainerlabRuntime implements Runtime {
     return out.sort((a, b) => a.lab.localeCompare(b.lab) || a.node.localeCompare(b.node));
   }
 
-  exec(topo: Topology, node: string, command: readonly string[], options?: RunOptions): Promise<RunResult> {
-    return this.#inside.exec(topo, node, command, options);
+  /** The host pid of a node container's init (the target of nsenter), cached while that process lives. */
+  async #pid(topo: Topology, node: string): Promise<number> {
+    const name = longName(topo, node);
+    const cached = this.#pids.get(name);
+    if (cached !== undefined && (await Deno.stat(`/proc/${cached}/ns/pid`).then(() => true, () => false))) {
+      return cached;
+    }
+    const r = await run([DOCKER, "inspect", "-f", "{{.State.Pid}}", name], {
+      check: false,
+      timeoutMs: 30_000,
+    });
+    const pid = Number(r.stdout.trim());
+    if (r.code !== 0 || !(pid > 0)) {
+      throw new UserError(`Container ${name} of lab "${topo.name}" is not running`, {
+        hint: `deploy the lab first (flannel-lab deploy ${topo.file} --runtime containerlab)`,
+      });
+    }
+    this.#pids.set(name, pid);
+    return pid;
   }
 
-  spawn(topo: Topology, node: string, command: readonly string[], options?: SpawnOptions): Promise<Process> {
-    return this.#inside.spawn(topo, node, command, options);
+  /** The node's environment from the topology (`env:`), for commands started inside its container. */
+  #env(topo: Topology, node: string, extra?: Record<string, string>): Record<string, string> {
+    return { ...topo.nodes.find((n) => n.name === node)?.env, ...extra };
   }
 
+  /**
+   * A pod's namespace named by `ip netns exec <pod> …`: the pods of a node live in its container's /run/netns,
+   * which the host's `ip netns` does not see.
+   */
+  #podOf(topo: Topology, node: string, command: readonly string[]): string | undefined {
+    if (command[0] !== "ip" || command[1] !== "netns" || command[2] !== "exec" || !command[3]) {
+      return undefined;
+    }
+    const prefix = `${longName(topo, node)}-p`;
+    return command[3].startsWith(prefix) && /^\d+$/.test(command[3].slice(prefix.length))
+      ? command[3]
+      : undefined;
+  }
+
+  /**
+   * Runs a command in the node's network namespace with the host's programs (checks, captures, etcdctl), or in
+   * a pod's namespace (`ip netns exec <pod> …`, entered through the container's /run/netns).
+   */
+  async exec(
+    topo: Topology,
+    node: string,
+    command: readonly string[],
+    options?: RunOptions,
+  ): Promise<RunResult> {
+    const pod = this.#podOf(topo, node, command);
+    if (!pod) return await this.#inside.exec(topo, node, command, options);
+    const env = this.#env(topo, node, options?.env);
+    return await run(podNetnsArgs(await this.#pid(topo, node), pod, command.slice(4)), {
+      ...options,
+      ...(Object.keys(env).length ? { env } : {}),
+    });
+  }
+
+  /** Starts a command like {@linkcode exec} does (probes, captures, iperf3 in pods). */
+  async spawn(
+    topo: Topology,
+    node: string,
+    command: readonly string[],
+    options?: SpawnOptions,
+  ): Promise<Process> {
+    const pod = this.#podOf(topo, node, command);
+    if (!pod) return await this.#inside.spawn(topo, node, command, options);
+    const env = this.#env(topo, node, options?.env);
+    return spawn(podNetnsArgs(await this.#pid(topo, node), pod, command.slice(4)), {
+      ...options,
+      ...(Object.keys(env).length ? { env } : {}),
+    });
+  }
+
+  /** Host programs in the node's network namespace (what the cluster uses only without `startDetached`). */
   wrap(topo: Topology, node: string, command: readonly string[]): string[] {
     return this.#inside.wrap(topo, node, command);
   }
 
-  addPodNetns(topo: Topology, node: string, pod: { id: string; name: string }): Promise<string> {
-    return this.#inside.addPodNetns(topo, node, pod);
+  /** etcd and the agents: inside the container (its filesystem, process table and network). */
+  async startDetached(
+    topo: Topology,
+    node: string,
+    command: readonly string[],
+    options: { readonly logFile: string },
+  ): Promise<Detached> {
+    return await spawnInside(await this.#pid(topo, node), command, {
+      ...options,
+      env: this.#env(topo, node),
+    });
+  }
+
+  /** The CNI plugin: inside the container, with the container's programs (its reference plugins, iptables). */
+  async execInside(
+    topo: Topology,
+    node: string,
+    command: readonly string[],
+    options?: RunOptions,
+  ): Promise<RunResult> {
+    return await run(nsenterArgs(await this.#pid(topo, node), command, this.#env(topo, node)), options);
+  }
+
+  /** A pod's namespace, made inside the node's container: CNI_NETNS is `/run/netns/<pod>` there. */
+  async addPodNetns(topo: Topology, node: string, pod: { id: string; name: string }): Promise<string> {
+    const script = 'ip netns del "$1" 2>/dev/null; rm -f "/run/netns/$1"; ip netns add "$1" && ' +
+      'ip -n "$1" link set lo alias "$2" && ip -n "$1" link set lo up';
+    await this.execInside(topo, node, [
+      "sh",
+      "-c",
+      script,
+      "sh",
+      pod.name,
+      ownerMarker(topo.name, { pod: pod.id }),
+    ], {
+      timeoutMs: 30_000,
+    });
+    return `/run/netns/${pod.name}`;
   }
 
   async impair(topo: Topology, node: string, iface: string, impairment: Impairment): Promise<void> {

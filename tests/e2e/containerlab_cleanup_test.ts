@@ -2,7 +2,7 @@
  * Nothing of a containerlab lab is left behind when a run fails: a `test` run stopped by SIGTERM while its
  * scenario runs, and a lab brought `up` whose state file is lost (a crashed harness) and is then taken `down`
  * — containers, containerlab's lab directory, /etc/hosts block, ssh config, /run/netns links, pod namespaces,
- * and the etcd/agent processes the harness started in the containers' namespaces.
+ * and the etcd/agent processes the harness started inside the containers (which `docker exec … ps` lists).
  */
 import { ok as assert } from "node:assert/strict";
 import { run } from "../../harness/process.ts";
@@ -54,7 +54,12 @@ Deno.test({
           ["n1", "n2"].map((n) => Deno.readTextFile(`${dir}/${n}/subnet.env`).catch(() => "")),
         );
         if (envs.every((e) => e.includes("FLANNEL_SUBNET"))) break;
-        assert(Date.now() < deadline, "the lab did not come up");
+        if (Date.now() > deadline) {
+          child.kill("SIGTERM");
+          const out = await child.output();
+          const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+          assert(false, `the lab did not come up: ${text.slice(-3000)}`);
+        }
         await new Promise((r) => setTimeout(r, 200));
       }
       assert((await containers(lab)).length === 4, "4 containers run");
@@ -92,6 +97,26 @@ Deno.test({
       assert(view.nodes.every((n) => n.longName === `clab-${lab}-${n.node}`), inspect.stdout);
       const pids = [view.cluster.etcd.pid, ...view.cluster.agents.map((a) => a.pid)];
       assert(pids.every(alive), "etcd and agents run after up returned");
+      // etcd and the agents run inside their containers (their process tables and filesystems), and so do pods.
+      const ps = async (node: string) =>
+        (await run([DOCKER, "exec", `clab-${lab}-${node}`, "ps", "-eo", "args"], { check: false })).stdout;
+      for (const n of ["n1", "n2"]) {
+        const seen = await ps(n);
+        assert(seen.includes("mod.ts agent") && seen.includes(`--subnet-file=${dir}/${n}/subnet.env`), seen);
+        const netns = await run([DOCKER, "exec", `clab-${lab}-${n}`, "ip", "netns", "list"], {
+          check: false,
+        });
+        assert(
+          netns.stdout.includes(`clab-${lab}-${n}-p1`),
+          `the pod's namespace is the container's: ${netns.stdout}`,
+        );
+      }
+      assert((await ps("etcd")).includes("etcd --name=flannel-lab"), "etcd runs inside its container");
+      const pod = await flannelLab(["exec", ...common, "n1/p1", "--", "ip", "-j", "addr", "show", "eth0"]);
+      assert(
+        pod.code === 0 && pod.stdout.includes(view.cluster.pods.find((p) => p.id === "n1/p1")!.ip),
+        pod.stdout,
+      );
       // The host-gw split lab cannot route across its router: a pod reaches its own node only.
       const node = await flannelLab(["exec", ...common, "n1", "--", "ip", "-j", "route"]);
       assert(node.code === 0 && node.stdout.includes("192.168.60.0/22"), node.stdout + node.stderr);
