@@ -85,8 +85,23 @@ function isObject(v: unknown): v is Yaml {
 }
 
 /**
- * The copy of a topology that containerlab deploys: the lab's (possibly overridden) name, and the shipped node
- * image replaced by the built tag. Pure.
+ * The management network of a lab. Each lab gets its own (with a subnet Docker picks) instead of
+ * containerlab's shared `clab`: containerlab removes the management network when it destroys the last lab using
+ * it, and that check races with another lab deploying at the same moment ("network clab not found"), which
+ * concurrent CI jobs or a user's own labs beside ours would hit.
+ *
+ * @param lab the lab name
+ * @returns the Docker network name
+ */
+export function mgmtNetworkOf(lab: string): string {
+  return `flannel-lab-${lab}`;
+}
+
+const mgmtOf = (lab: string) => ({ network: mgmtNetworkOf(lab), "ipv4-subnet": "auto" });
+
+/**
+ * The copy of a topology that containerlab deploys: the lab's (possibly overridden) name, a management network
+ * of its own (unless the file sets one), and the shipped node image replaced by the built tag. Pure.
  *
  * @param text the topology file's text
  * @param lab the lab name
@@ -101,6 +116,7 @@ export function renderTopology(
 ): string {
   const doc = parseYaml(text) as Yaml;
   doc["name"] = lab;
+  if (!isObject(doc["mgmt"])) doc["mgmt"] = mgmtOf(lab);
   const topology = isObject(doc["topology"]) ? doc["topology"] : {};
   const fix = (o: unknown) => {
     if (isObject(o) && typeof o["image"] === "string" && o["image"] === SHIPPED_IMAGE) o["image"] = imageTag;
@@ -166,6 +182,7 @@ export function minimalTopology(lab: string, prefix: string, nodes: readonly str
   return stringifyYaml({
     name: lab,
     prefix,
+    mgmt: mgmtOf(lab),
     topology: { nodes: Object.fromEntries(nodes.map((n) => [n, { kind: "linux", image: SHIPPED_IMAGE }])) },
   });
 }
@@ -357,6 +374,9 @@ export class ContainerlabRuntime implements Runtime {
           }
         }
         removed.push(...cs.map((c) => c.name));
+        // containerlab removes an unused management network itself; this catches a deploy that failed
+        // half-way. A network still in use (or absent) makes `docker network rm` fail harmlessly.
+        await run([DOCKER, "network", "rm", mgmtNetworkOf(name)], { check: false, timeoutMs: 30_000 });
       } finally {
         await Deno.remove(tmp, { recursive: true }).catch(() => {});
       }

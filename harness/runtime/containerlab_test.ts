@@ -1,10 +1,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { parse } from "yaml";
-import { minimalTopology, prefixOf, renderTopology, SHIPPED_IMAGE } from "./containerlab.ts";
+import { mgmtNetworkOf, minimalTopology, prefixOf, renderTopology, SHIPPED_IMAGE } from "./containerlab.ts";
 
 const FILE = new URL("../../topologies/udp-same-subnet.clab.yml", import.meta.url);
 
-Deno.test("containerlab: the rendered copy carries the lab name and the built image, everything else unchanged", async () => {
+Deno.test("containerlab: the rendered copy carries the lab name, its own management network and the built image, everything else unchanged", async () => {
   const text = await Deno.readTextFile(FILE);
   const original = parse(text) as Record<string, unknown>;
   const rendered = parse(renderTopology(text, "udp-x1", "flannel-lab/node:0123456789ab")) as {
@@ -14,10 +14,20 @@ Deno.test("containerlab: the rendered copy carries the lab name and the built im
   assertEquals(rendered.name, "udp-x1");
   assertEquals(rendered.topology.defaults["image"], "flannel-lab/node:0123456789ab");
   assertEquals(rendered.topology.defaults["devices"], ["/dev/net/tun"]);
+  assertEquals((rendered as unknown as { mgmt: unknown }).mgmt, {
+    network: mgmtNetworkOf("udp-x1"),
+    "ipv4-subnet": "auto",
+  });
   const back = structuredClone(rendered) as unknown as Record<string, unknown>;
   back["name"] = original["name"];
+  delete back["mgmt"];
   (back["topology"] as { defaults: Record<string, unknown> }).defaults["image"] = SHIPPED_IMAGE;
   assertEquals(back, original);
+});
+
+Deno.test("containerlab: a topology's own management network is kept", () => {
+  const text = "name: a\nmgmt: { network: mine }\ntopology:\n  nodes:\n    n1: { kind: linux }\n";
+  assertEquals((parse(renderTopology(text, "a", "x")) as { mgmt: unknown }).mgmt, { network: "mine" });
 });
 
 Deno.test("containerlab: a node naming another image keeps it", () => {
