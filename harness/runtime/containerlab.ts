@@ -100,6 +100,28 @@ export function mgmtNetworkOf(lab: string): string {
 const mgmtOf = (lab: string) => ({ network: mgmtNetworkOf(lab), "ipv4-subnet": "auto" });
 
 /**
+ * Refuses `kind: bridge` nodes: containerlab makes their bridge in the host's namespace, which labs never touch
+ * (the netns runtime keeps it in a lab-owned namespace). Pure.
+ *
+ * @param topo the resolved topology
+ * @throws {UserError} naming the bridge nodes, with the linux-switch form as the way out
+ */
+export function refuseHostBridges(topo: Pick<Topology, "name" | "nodes">): void {
+  const bridges = topo.nodes.filter((n) => n.bridge).map((n) => n.name);
+  if (!bridges.length) return;
+  throw new UserError(
+    `Lab "${topo.name}" cannot run under the containerlab runtime: kind: bridge node${
+      bridges.length > 1 ? "s" : ""
+    } ${bridges.join(", ")} would be a bridge in the host's namespace, which labs never touch`,
+    {
+      hint: `use a linux node with label flannel-lab.role: switch whose exec lines make the bridge ` +
+        `("ip link add br0 type bridge", "ip link set eth1 master br0", …) as in topologies/hostgw-same-subnet.clab.yml, ` +
+        `or run it under the netns runtime, which keeps the bridge in a lab-owned namespace`,
+    },
+  );
+}
+
+/**
  * The copy of a topology that containerlab deploys: the lab's (possibly overridden) name, a management network
  * of its own (unless the file sets one), and the shipped node image replaced by the built tag. Pure.
  *
@@ -266,6 +288,7 @@ export class ContainerlabRuntime implements Runtime {
 
   async deploy(topo: Topology, options: { labDir: string }): Promise<DeployResult> {
     const started = performance.now();
+    refuseHostBridges(topo);
     await ensureDockerd();
     const image = await ensureNodeImage();
     // The shipped files say flannel-lab/node:latest, so that `containerlab deploy -t` works by hand too.

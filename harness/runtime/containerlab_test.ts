@@ -1,6 +1,15 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { parse } from "yaml";
-import { mgmtNetworkOf, minimalTopology, prefixOf, renderTopology, SHIPPED_IMAGE } from "./containerlab.ts";
+import { throws as assertThrows } from "node:assert/strict";
+import {
+  mgmtNetworkOf,
+  minimalTopology,
+  prefixOf,
+  refuseHostBridges,
+  renderTopology,
+  SHIPPED_IMAGE,
+} from "./containerlab.ts";
+import type { NodeSpec } from "../topology/model.ts";
 
 const FILE = new URL("../../topologies/udp-same-subnet.clab.yml", import.meta.url);
 
@@ -46,4 +55,15 @@ Deno.test("containerlab: the prefix is recovered from a container's long name", 
   };
   assertEquals(t.prefix, "dc");
   assertEquals(Object.keys(t.topology.nodes), ["n1", "n2"]);
+});
+
+Deno.test("containerlab: kind: bridge nodes are refused (their bridge would be in the host's namespace)", () => {
+  const node = (name: string, bridge?: true) =>
+    ({ name, ...(bridge ? { bridge } : {}) }) as unknown as NodeSpec;
+  refuseHostBridges({ name: "t", nodes: [node("n1"), node("sw")] });
+  assertThrows(
+    () => refuseHostBridges({ name: "t", nodes: [node("n1"), node("br1", true)] }),
+    (e: Error & { hint?: string }) =>
+      e.message.includes("br1") && e.message.includes("host's namespace") && !!e.hint?.includes("switch"),
+  );
 });

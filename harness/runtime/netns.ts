@@ -1,7 +1,8 @@
 /**
  * The netns runtime: each linux node is a network namespace named like containerlab's container
  * (`<prefix>-<lab>-<node>`), each link a veth pair with the named interfaces and MTU, exec lines run inside the
- * node (argument arrays, no shell). Nothing is created in the main namespace: a veth pair is made inside one
+ * node (argument arrays, no shell). A `kind: bridge` node is such a namespace holding a Linux bridge named as the
+ * node, its link ends enslaved to it. Nothing is created in the main namespace: a veth pair is made inside one
  * node's namespace and its peer moved straight into the other. Every namespace carries an ownership marker
  * (`ownership.ts`), so destroy also removes what a crashed run left.
  *
@@ -99,6 +100,14 @@ export class NetnsRuntime implements Runtime {
       await ipIn(ns, ["link", "set", "lo", "alias", marker]);
       await ipIn(ns, ["link", "set", "lo", "up"]);
     }
+    // 1b. the bridge of each bridge node, inside its namespace (also in one that existed, so a half-made lab heals)
+    for (const node of topo.nodes.filter((n) => n.bridge)) {
+      const ns = longName(topo, node.name);
+      if ((await ipIn(ns, ["link", "show", node.name], { check: false })).code !== 0) {
+        await ipIn(ns, ["link", "add", node.name, "type", "bridge"]);
+      }
+      await ipIn(ns, ["link", "set", node.name, "up"]);
+    }
     // 2. links (a link whose one end exists is recreated, so a half-made lab heals)
     for (const link of topo.links) {
       const nsA = longName(topo, link.a.node);
@@ -129,6 +138,14 @@ export class NetnsRuntime implements Runtime {
       ]);
       await ipIn(nsA, ["link", "set", link.a.iface, "up"]);
       await ipIn(nsB, ["link", "set", link.b.iface, "up"]);
+    }
+    // 2b. a bridge node's link ends are the bridge's ports
+    for (const node of topo.nodes.filter((n) => n.bridge)) {
+      const ns = longName(topo, node.name);
+      for (const iface of node.interfaces) {
+        await ipIn(ns, ["link", "set", iface, "master", node.name]);
+        await ipIn(ns, ["link", "set", iface, "up"]);
+      }
     }
     // 3. sysctls and exec lines of the nodes created now (containerlab runs exec after the links exist)
     await Promise.all(
@@ -165,6 +182,7 @@ export class NetnsRuntime implements Runtime {
           topology: topo.file,
           nodes: Object.fromEntries(topo.nodes.map((n) => [n.name, {
             longname: longName(topo, n.name),
+            kind: n.bridge ? "bridge" : "linux",
             role: n.role,
             interfaces: n.interfaces,
           }])),
@@ -209,7 +227,14 @@ export class NetnsRuntime implements Runtime {
   async inspect(which: LabSelector): Promise<NodeStatus[]> {
     const owned = (await ownedNamespaces()).filter((o) => o.node !== undefined);
     const out: NodeStatus[] = [];
-    const describe = async (lab: string, node: string, ns: string, present: boolean, role: string) => {
+    const describe = async (
+      lab: string,
+      node: string,
+      ns: string,
+      present: boolean,
+      role: string,
+      kind = "linux",
+    ) => {
       let addresses: string[] = [];
       if (present) {
         const links = JSON.parse((await ipIn(ns, ["-j", "addr", "show"])).stdout || "[]") as IpLink[];
@@ -223,7 +248,7 @@ export class NetnsRuntime implements Runtime {
         lab,
         node,
         longName: ns,
-        kind: "linux",
+        kind,
         role,
         state: present ? "running" : "missing",
         addresses,
@@ -233,7 +258,14 @@ export class NetnsRuntime implements Runtime {
       const t = which.topology;
       const have = new Set(owned.filter((o) => o.lab === t.name).map((o) => o.ns));
       for (const n of t.nodes) {
-        await describe(t.name, n.name, longName(t, n.name), have.has(longName(t, n.name)), n.role);
+        await describe(
+          t.name,
+          n.name,
+          longName(t, n.name),
+          have.has(longName(t, n.name)),
+          n.role,
+          n.bridge ? "bridge" : "linux",
+        );
       }
     } else {
       for (const o of owned) {

@@ -41,9 +41,15 @@ export interface Link {
   readonly label: string;
 }
 
-/** A resolved `kind: linux` node. */
+/** A resolved `kind: linux` or `kind: bridge` node. */
 export interface NodeSpec {
   readonly name: string;
+  /**
+   * `kind: bridge`: in the netns runtime a lab-owned namespace holding a Linux bridge named as the node, with
+   * every link end of the node enslaved to it (containerlab would make the bridge in the host's namespace,
+   * which labs never touch, so the containerlab runtime refuses it). Its role is always `switch`.
+   */
+  readonly bridge?: true;
   readonly role: Role;
   readonly agent?: AgentKind;
   readonly group?: string;

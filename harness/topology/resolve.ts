@@ -306,17 +306,39 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
       }
       return out;
     };
-    if (kind !== "linux") {
+    const bridge = kind === "bridge";
+    if (kind !== "linux" && !bridge) {
       const where = scalar("kind")?.path ?? nodePath;
-      const why = kind === "bridge" || kind === "ovs-bridge"
-        ? `a "${kind}" node lives in the host's namespace, which labs never touch: use a linux node with ` +
-          `label ${LABELS.role}: switch and a bridge made by exec`
-        : `only kind "linux" runs in the netns runtime`;
+      const why = kind === "ovs-bridge"
+        ? `an Open vSwitch bridge lives in the host's namespace, which labs never touch: use kind: bridge ` +
+          `(a Linux bridge in a lab-owned namespace) or a linux node with label ${LABELS.role}: switch and a ` +
+          `bridge made by exec`
+        : `only kinds "linux" and "bridge" run in the netns runtime`;
       fail(where, `kind "${kind}" is not supported: ${why}`);
       continue;
     }
+    if (bridge) {
+      if (name.length > 15 || !/^[A-Za-z0-9_.-]+$/.test(name)) {
+        fail(
+          nodePath,
+          `bridge node "${name}" names its Linux bridge, and that is not a valid Linux interface name ` +
+            `(at most 15 of [A-Za-z0-9_.-])`,
+        );
+        continue;
+      }
+      if ((interfaces.get(name) ?? []).includes(name)) {
+        fail(nodePath, `bridge node "${name}" cannot have a link interface named like its bridge "${name}"`);
+        continue;
+      }
+      notes.add(
+        `bridge nodes are Linux bridges inside a lab-owned namespace (containerlab makes them in the host's ` +
+          `namespace)`,
+      );
+    }
     const image = scalar("image");
-    if (image) notes.add(`images are not used by the netns runtime: nodes run the host's own tools`);
+    if (image && !bridge) {
+      notes.add(`images are not used by the netns runtime: nodes run the host's own tools`);
+    }
     for (const key of ["cmd", "entrypoint"]) {
       const c = scalar(key);
       if (c && !KEEPALIVE.test(str(c.value).trim())) {
@@ -359,9 +381,13 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
         );
       }
     }
-    const roleText = labels[LABELS.role] ?? "client";
+    const roleText = labels[LABELS.role] ?? (bridge ? "switch" : "client");
     if (!(ROLES as readonly string[]).includes(roleText)) {
       fail(labelPath(LABELS.role), `role "${roleText}" is not one of ${ROLES.join(", ")}`);
+      continue;
+    }
+    if (bridge && roleText !== "switch") {
+      fail(labelPath(LABELS.role), `bridge node "${name}" is a switch: its role cannot be ${roleText}`);
       continue;
     }
     const role = roleText as Role;
@@ -422,6 +448,7 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
     }
     nodes.push({
       name,
+      ...(bridge ? { bridge: true as const } : {}),
       role,
       ...(agent ? { agent } : {}),
       ...(own["group"] !== undefined ? { group: str(own["group"]) } : {}),

@@ -49,7 +49,9 @@ Deno.test("resolveTopology names file, line and field of an unknown node key", (
 
 Deno.test("resolveTopology refuses what the netns runtime cannot honour", () => {
   assert(problemsOf(GOOD.replace("n1: {group: g}", "n1: {group: g, binds: [a:b]}")).includes("binds"));
-  assert(problemsOf(GOOD.replace("n1: {group: g}", "n1: {group: g, kind: bridge}")).includes("switch"));
+  assert(
+    problemsOf(GOOD.replace("n1: {group: g}", "n1: {group: g, kind: ovs-bridge}")).includes("Open vSwitch"),
+  );
   assert(problemsOf(GOOD.replace('"n1:eth1"', '"host:veth9"')).includes("outside the lab"));
   assert(problemsOf(GOOD.replace('"n1:eth1"', '"n1:eth0"')).includes("management interface"));
   assert(problemsOf(GOOD.replace("sleep infinity", "nginx")).includes("no main process"));
@@ -106,4 +108,48 @@ Deno.test("shellSplit and expandEnv behave like containerlab's", () => {
   assertEquals(shellSplit(`bash -c 'echo "a b"' x\\ y`), ["bash", "-c", `echo "a b"`, "x y"]);
   assertThrows(() => shellSplit("echo 'a"), SyntaxError);
   assertEquals(expandEnv("$A ${B:-d} $C ${A}", { A: "1" }), "1 d $C 1");
+});
+
+const BRIDGED = `name: tb
+topology:
+  defaults: {kind: linux, cmd: sleep infinity}
+  nodes:
+    n1: {exec: [ip addr add 10.0.0.1/24 dev eth1]}
+    n2: {exec: [ip addr add 10.0.0.2/24 dev eth1]}
+    br1: {kind: bridge}
+  links:
+    - endpoints: ["n1:eth1", "br1:p1"]
+      mtu: 1500
+    - endpoints: ["n2:eth1", "br1:p2"]
+      mtu: 1500
+`;
+
+Deno.test("resolveTopology: a kind: bridge node is a switch holding a bridge named as the node", () => {
+  const t = resolveTopology("/x/t.clab.yml", BRIDGED);
+  const br = t.nodes.find((n) => n.name === "br1")!;
+  assertEquals(br.bridge, true);
+  assertEquals(br.role, "switch");
+  assertEquals(br.interfaces, ["p1", "p2"]);
+  assertEquals(t.nodes.find((n) => n.name === "n1")!.bridge, undefined);
+  assertEquals(t.nodes.find((n) => n.name === "n1")!.role, "client");
+  assertEquals(longName(t, "br1"), "clab-tb-br1");
+  assert(t.notes.some((n) => n.includes("lab-owned namespace")), t.notes.join("\n"));
+  // An explicit switch role is fine; any other role is not.
+  const sw = BRIDGED.replace(
+    "br1: {kind: bridge}",
+    "br1: {kind: bridge, labels: {flannel-lab.role: switch}}",
+  );
+  assertEquals(resolveTopology("/x/t.clab.yml", sw).nodes.find((n) => n.name === "br1")!.role, "switch");
+  const msg = problemsOf(
+    BRIDGED.replace("br1: {kind: bridge}", "br1: {kind: bridge, labels: {flannel-lab.role: router}}"),
+  );
+  assert(msg.includes("/x/t.clab.yml:7:") && msg.includes("is a switch"), msg);
+  // The bridge's name must be a Linux interface name, and no port may take it.
+  assert(problemsOf(BRIDGED.replaceAll("br1", "a-very-long-bridge")).includes("interface name"));
+  assert(problemsOf(BRIDGED.replace('"br1:p2"', '"br1:br1"')).includes("named like its bridge"));
+});
+
+Deno.test("resolveTopology refuses ovs-bridge nodes with file, line and field", () => {
+  const msg = problemsOf(BRIDGED.replace("br1: {kind: bridge}", "br1: {kind: ovs-bridge}"));
+  assert(msg.includes("/x/t.clab.yml:7:") && msg.includes("ovs-bridge") && msg.includes("kind: bridge"), msg);
 });
