@@ -121,18 +121,19 @@ export async function runLab(topologyPath: string, options: RunLabOptions): Prom
   const log = options.log ?? (() => {});
   const timings: Record<string, number> = {};
   let cluster: Cluster | undefined;
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
-    const t = performance.now();
-    if (!options.keep) {
-      await cluster?.stop().catch(() => {});
-      await runtime.destroy({ topology: topo });
-      await Deno.remove(`${labDir}/state.json`).catch(() => {});
-    }
-    timings["teardownMs"] = Math.round(performance.now() - t);
-  };
+  // One teardown, shared: a signal starts it while the scenario is still running, and the scenario's own
+  // `finally` must wait for that same teardown, not return early and let the process exit half-way through.
+  let teardown: Promise<void> | undefined;
+  const cleanup = () =>
+    teardown ??= (async () => {
+      const t = performance.now();
+      if (!options.keep) {
+        await cluster?.stop().catch(() => {});
+        await runtime.destroy({ topology: topo });
+        await Deno.remove(`${labDir}/state.json`).catch(() => {});
+      }
+      timings["teardownMs"] = Math.round(performance.now() - t);
+    })();
   const onSignal = () => {
     cleanup().finally(() => Deno.exit(130));
   };
@@ -198,11 +199,14 @@ export async function upLab(
   const log = options.log ?? (() => {});
   const timings: Record<string, number> = {};
   let cluster: Cluster | undefined;
-  const undo = async () => {
-    await cluster?.stop().catch(() => {});
-    await runtime.destroy({ topology: topo });
-    await Deno.remove(`${labDir}/state.json`).catch(() => {});
-  };
+  // Shared for the same reason as in runLab: a signal and a failing step must not tear down twice or exit early.
+  let teardown: Promise<void> | undefined;
+  const undo = () =>
+    teardown ??= (async () => {
+      await cluster?.stop().catch(() => {});
+      await runtime.destroy({ topology: topo });
+      await Deno.remove(`${labDir}/state.json`).catch(() => {});
+    })();
   const onSignal = () => {
     undo().finally(() => Deno.exit(130));
   };
