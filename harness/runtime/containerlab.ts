@@ -217,6 +217,46 @@ export function prefixOf(longname: string, lab: string, node: string): string {
   return longname.endsWith(suffix) ? longname.slice(0, -suffix.length) : "clab";
 }
 
+/**
+ * Removes what containerlab leaves on the host for a lab whose containers are already gone: the
+ * `/etc/hosts` block, the ssh config file, and `/run/netns` links that point at no process any more. Only
+ * dangling links whose name contains `-<lab>-` are touched, so another lab's live namespaces are never removed.
+ *
+ * @param lab the lab name
+ * @returns the removed netns link names
+ */
+export async function removeHostLeftovers(lab: string): Promise<string[]> {
+  const removed: string[] = [];
+  const entries: Deno.DirEntry[] = [];
+  try {
+    for await (const e of Deno.readDir("/run/netns")) entries.push(e);
+  } catch { /* no /run/netns: nothing to remove */ }
+  for (const e of entries) {
+    if (!e.isSymlink || !e.name.includes(`-${lab}-`)) continue;
+    const path = `/run/netns/${e.name}`;
+    const target = await Deno.readLink(path).catch(() => "");
+    if (target && await Deno.stat(target).then(() => true, () => false)) continue;
+    await Deno.remove(path).catch(() => {});
+    removed.push(e.name);
+  }
+  const hosts = await Deno.readTextFile("/etc/hosts").catch(() => undefined);
+  if (hosts !== undefined) {
+    const kept = removeHostsBlock(hosts, lab);
+    if (kept !== hosts) await Deno.writeTextFile("/etc/hosts", kept);
+  }
+  await Deno.remove(`/etc/ssh/ssh_config.d/clab-${lab}.conf`).catch(() => {});
+  return removed;
+}
+
+/** `/etc/hosts` without containerlab's block for a lab. Pure. */
+export function removeHostsBlock(hosts: string, lab: string): string {
+  const lines = hosts.split("\n");
+  const start = lines.indexOf(`###### CLAB-${lab}-START ######`);
+  const end = lines.indexOf(`###### CLAB-${lab}-END ######`);
+  if (start < 0 || end < start) return hosts;
+  return [...lines.slice(0, start), ...lines.slice(end + 1)].join("\n");
+}
+
 /** The runtime that drives containerlab. */
 export class ContainerlabRuntime implements Runtime {
   readonly name = "containerlab" as const;
@@ -367,6 +407,8 @@ export class ContainerlabRuntime implements Runtime {
       this.#bases.delete(name);
       if (cs.length === 0) {
         if (known) await Deno.remove(known, { recursive: true }).catch(() => {});
+        // Containers gone but containerlab never finished (a run killed mid-destroy): its host entries remain.
+        removed.push(...await removeHostLeftovers(name));
         continue;
       }
       // 2. what the harness started in the containers' namespaces (a crashed run's etcd and agents)

@@ -6,6 +6,7 @@ import {
   minimalTopology,
   prefixOf,
   refuseHostBridges,
+  removeHostsBlock,
   renderTopology,
   SHIPPED_IMAGE,
 } from "./containerlab.ts";
@@ -66,4 +67,22 @@ Deno.test("containerlab: kind: bridge nodes are refused (their bridge would be i
     (e: Error & { hint?: string }) =>
       e.message.includes("br1") && e.message.includes("host's namespace") && !!e.hint?.includes("switch"),
   );
+});
+
+Deno.test("containerlab: a lab's /etc/hosts block is removed and nothing else", () => {
+  const hosts = [
+    "127.0.0.1 localhost",
+    "###### CLAB-a-START ######",
+    "172.20.20.2 clab-a-n1",
+    "###### CLAB-a-END ######",
+    "###### CLAB-ab-START ######",
+    "172.20.20.3 clab-ab-n1",
+    "###### CLAB-ab-END ######",
+    "",
+  ].join("\n");
+  assertEquals(
+    removeHostsBlock(hosts, "a"),
+    "127.0.0.1 localhost\n###### CLAB-ab-START ######\n172.20.20.3 clab-ab-n1\n###### CLAB-ab-END ######\n",
+  );
+  assertEquals(removeHostsBlock(hosts, "zz"), hosts);
 });
