@@ -15,7 +15,7 @@
  * @module
  */
 import { Etcd3, type IOptions, isRecoverableError } from "etcd3";
-import { noop } from "cockatiel";
+import { ExponentialBackoff, noop } from "cockatiel";
 import { Buffer } from "node:buffer";
 import type { Lease, LeaseAttrs, LeaseSubnets } from "./lease.ts";
 import { allowIpEndpointsOverTls } from "./_tls_servername.ts";
@@ -69,7 +69,16 @@ export async function etcdClientOptions(options: EtcdConnectOptions): Promise<IO
   const client: IOptions = {
     hosts: [...options.endpoints],
     dialTimeout: timeout,
-    faultHandling: { host: () => noop, global: noop },
+    // Reconnect quickly once etcd (or the path to it) is back: the defaults back a broken watch off up to
+    // 30 s (cockatiel) and a broken channel up to 120 s (gRPC), during which peers' lease changes would wait.
+    faultHandling: {
+      host: () => noop,
+      global: noop,
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) as unknown as NonNullable<
+        NonNullable<IOptions["faultHandling"]>["watchBackoff"]
+      >,
+    },
+    grpcOptions: { "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 1000 },
     // Streams (the watch) must not carry a deadline; unary calls must, or they wait for etcd forever.
     defaultCallOptions: (context) => context.isStream ? {} : { deadline: Date.now() + timeout },
   };
