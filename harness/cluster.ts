@@ -292,8 +292,20 @@ export class Cluster implements AsyncDisposable {
     return `${this.labDir}/state.json`;
   }
 
-  /** Writes the state file: etcd's and the agents' processes and the pods, for inspect/down/exec later. */
-  async saveState(): Promise<void> {
+  #saving: Promise<void> = Promise.resolve();
+
+  /**
+   * Writes the state file: etcd's and the agents' processes and the pods, for inspect/down/exec later. Writes
+   * are queued: pods are attached on several nodes at once, and two overlapping writes could otherwise rename in
+   * the wrong order and lose a pod. Each queued write records the state as it is when its turn comes.
+   */
+  saveState(): Promise<void> {
+    const next = this.#saving.then(() => this.#writeState());
+    this.#saving = next.catch(() => {});
+    return next;
+  }
+
+  async #writeState(): Promise<void> {
     const state: ClusterState = {
       lab: this.topo.name,
       topology: this.topo.file,
@@ -306,7 +318,6 @@ export class Cluster implements AsyncDisposable {
       updatedAt: new Date().toISOString(),
     };
     await Deno.mkdir(this.labDir, { recursive: true });
-    // A name of its own per write: pods are attached on several nodes at once.
     const tmp = `${this.stateFile}.${crypto.randomUUID().slice(0, 8)}.tmp`;
     await Deno.writeTextFile(tmp, JSON.stringify(state, null, 2) + "\n");
     await Deno.rename(tmp, this.stateFile);
