@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { IpAddr, IpNet } from "../ip.ts";
+import { formatCidr, formatIp, type IpAddr, type IpNet } from "../ip.ts";
 import type { Lease } from "../subnet/lease.ts";
 import type { PeerState } from "./backend.ts";
 
@@ -153,4 +153,57 @@ export function leaseFamilyPart(
   return lease.ipv6Subnet
     ? { subnet: lease.ipv6Subnet, publicIp: lease.attrs.publicIpv6, data: lease.attrs.backendV6Data }
     : undefined;
+}
+
+/** How a backend words why it passes a peer by (the rest of each message is shared). */
+export interface PeerWording {
+  /** The backend type a peer must publish: `vxlan`, `host-gw`. */
+  readonly backendType: string;
+  /** Why another type is passed by: "this node only tunnels to vxlan peers". */
+  readonly otherType: string;
+  /** What the node does per family: "this node's vxlan programs". */
+  readonly perFamily: string;
+}
+
+/** A remote lease this family's plan can program: its subnet and PublicIP, as text too. */
+export interface PlannablePeer {
+  readonly part: { subnet: IpNet; publicIp: IpAddr; data: unknown };
+  readonly publicIp: string;
+  readonly dst: string;
+}
+
+/**
+ * The checks every kernel backend makes before programming a peer: the peer's backend type, that the lease has
+ * this family's part, and that it carries a PublicIP. Returns the peer's state when it cannot be programmed.
+ */
+export function screenPeer(lease: Lease, family: 4 | 6, wording: PeerWording): PlannablePeer | PeerState {
+  const type = lease.attrs.backendType;
+  if (type !== wording.backendType) {
+    return {
+      state: "ignored",
+      reason: `backend type "${type ?? "udp"}" is not ${wording.backendType}: ${wording.otherType}`,
+    };
+  }
+  const part = leaseFamilyPart(lease, family);
+  if (!part) {
+    return {
+      state: "ignored",
+      reason: family === 4
+        ? `IPv6-only lease: ${wording.perFamily} IPv4`
+        : `IPv4-only lease: ${wording.perFamily} IPv6`,
+    };
+  }
+  if (!part.publicIp) {
+    return {
+      state: "error",
+      reason: family === 4
+        ? "the lease has no IPv4 PublicIP (0.0.0.0)"
+        : "the lease has an IPv6 subnet but no PublicIPv6",
+    };
+  }
+  return {
+    part: { ...part, publicIp: part.publicIp },
+    publicIp: formatIp(part.publicIp),
+    dst: formatCidr(part.subnet),
+  };
 }

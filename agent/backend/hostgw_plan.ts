@@ -8,16 +8,15 @@
  *
  * @module
  */
-import { formatCidr, formatIp } from "../ip.ts";
 import type { Lease } from "../subnet/lease.ts";
 import { leaseKeyName } from "../subnet/lease_codec.ts";
 import type { PeerState } from "./backend.ts";
 import {
   type DesiredRoute,
   type DesiredState,
-  leaseFamilyPart,
   type PeerReach,
   type ReachLookup,
+  screenPeer,
 } from "./desired.ts";
 
 /** What the host-gw plan needs besides the snapshot. */
@@ -79,35 +78,16 @@ export function planHostGw(
   const peers = new Map<string, PeerState>();
   for (const [key, lease] of snapshot) {
     if (key === ownKey) continue;
-    const type = lease.attrs.backendType;
-    if (type !== "host-gw") {
-      peers.set(key, {
-        state: "ignored",
-        reason: `backend type "${type ?? "udp"}" is not host-gw: this node only routes to host-gw peers`,
-      });
+    const screened = screenPeer(lease, family, {
+      backendType: "host-gw",
+      otherType: "this node only routes to host-gw peers",
+      perFamily: "this node's host-gw routes",
+    });
+    if ("state" in screened) {
+      peers.set(key, screened);
       continue;
     }
-    const part = leaseFamilyPart(lease, family);
-    if (!part) {
-      peers.set(key, {
-        state: "ignored",
-        reason: family === 4
-          ? "IPv6-only lease: this node's host-gw routes IPv4"
-          : "IPv4-only lease: this node's host-gw routes IPv6",
-      });
-      continue;
-    }
-    if (!part.publicIp) {
-      peers.set(key, {
-        state: "error",
-        reason: family === 4
-          ? "the lease has no IPv4 PublicIP (0.0.0.0)"
-          : "the lease has an IPv6 subnet but no PublicIPv6",
-      });
-      continue;
-    }
-    const publicIp = formatIp(part.publicIp);
-    const dst = formatCidr(part.subnet);
+    const { part, publicIp, dst } = screened;
     const reach = ctx.reach(publicIp) ?? { kind: "unreachable", reason: "not resolved" };
     if (reach.kind !== "direct" || reach.oif !== ctx.extIndex) {
       peers.set(key, { state: "error", reason: hostGwUnreachable(dst, publicIp, ctx.extName, reach) });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { formatCidr, formatIp } from "../ip.ts";
+import { formatIp } from "../ip.ts";
 import type { Lease } from "../subnet/lease.ts";
 import { leaseKeyName } from "../subnet/lease_codec.ts";
 import type { PeerState } from "./backend.ts";
@@ -18,9 +18,9 @@ import {
   type DesiredNeigh,
   type DesiredRoute,
   type DesiredState,
-  leaseFamilyPart,
   normalizeMac,
   type ReachLookup,
+  screenPeer,
 } from "./desired.ts";
 
 /** What the vxlan plan needs besides the snapshot. */
@@ -61,35 +61,16 @@ export function planVxlan(
   const peers = new Map<string, PeerState>();
   for (const [key, lease] of snapshot) {
     if (key === ownKey) continue;
-    const type = lease.attrs.backendType;
-    if (type !== "vxlan") {
-      peers.set(key, {
-        state: "ignored",
-        reason: `backend type "${type ?? "udp"}" is not vxlan: this node only tunnels to vxlan peers`,
-      });
+    const screened = screenPeer(lease, family, {
+      backendType: "vxlan",
+      otherType: "this node only tunnels to vxlan peers",
+      perFamily: "this node's vxlan programs",
+    });
+    if ("state" in screened) {
+      peers.set(key, screened);
       continue;
     }
-    const part = leaseFamilyPart(lease, family);
-    if (!part) {
-      peers.set(key, {
-        state: "ignored",
-        reason: family === 4
-          ? "IPv6-only lease: this node's vxlan programs IPv4"
-          : "IPv4-only lease: this node's vxlan programs IPv6",
-      });
-      continue;
-    }
-    if (!part.publicIp) {
-      peers.set(key, {
-        state: "error",
-        reason: family === 4
-          ? "the lease has no IPv4 PublicIP (0.0.0.0)"
-          : "the lease has an IPv6 subnet but no PublicIPv6",
-      });
-      continue;
-    }
-    const publicIp = formatIp(part.publicIp);
-    const dst = formatCidr(part.subnet);
+    const { part, publicIp, dst } = screened;
     if (ctx.directRouting) {
       const reach = ctx.reach(publicIp);
       if (reach?.kind === "direct" && reach.oif === ctx.extIndex) {
