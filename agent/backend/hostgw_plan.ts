@@ -87,7 +87,7 @@ export function planHostGw(
       peers.set(key, screened);
       continue;
     }
-    const { part, publicIp, dst } = screened;
+    const { publicIp, dst } = screened;
     const reach = ctx.reach(publicIp) ?? { kind: "unreachable", reason: "not resolved" };
     if (reach.kind !== "direct" || reach.oif !== ctx.extIndex) {
       peers.set(key, { state: "error", reason: hostGwUnreachable(dst, publicIp, ctx.extName, reach) });
