@@ -125,6 +125,51 @@ function statusOf(state: DaemonState): unknown {
   };
 }
 
+/** How long, after the signal, the daemon waits for its loops to finish what they are doing. */
+const STOP_GRACE_MS = 750;
+
+/**
+ * `work`'s outcome, or a rejection with the signal's reason as soon as `signal` aborts: a shutdown must not wait
+ * for a call to etcd that only its deadline would end. `work` is left to settle unobserved.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * Waits for `work`; once `signal` has aborted, for at most {@linkcode STOP_GRACE_MS} more (calling `onLate`
+ * when that runs out). `work`'s failure propagates.
+ */
+function withStopGrace(work: Promise<unknown>, signal: AbortSignal, onLate: () => void): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const late = new Promise<void>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(() => {
+        onLate();
+        resolve();
+      }, STOP_GRACE_MS);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([work.then(() => {}), late]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  });
+}
+
 /** Fetches and parses the network config, waiting while it is absent or etcd is down. */
 async function loadConfig(
   registry: Registry,
@@ -137,7 +182,7 @@ async function loadConfig(
     signal.throwIfAborted();
     let problem: string;
     try {
-      const config = parseNetworkConfig(await registry.getNetworkConfig());
+      const config = parseNetworkConfig(await untilAborted(registry.getNetworkConfig(), signal));
       if (config.backendDefaulted) {
         logger.warn(
           "The network config has no Backend; using vxlan (upstream flanneld would use udp): set Backend.Type",
@@ -197,7 +242,9 @@ export async function runDaemon(flags: AgentFlags, deps: DaemonDeps, signal: Abo
     parseNetworkConfig(text); // refuse to publish an invalid config
     for (;;) {
       try {
-        if (await registry.putNetworkConfigIfAbsent(text)) log.info("Wrote the network config to etcd");
+        if (await untilAborted(registry.putNetworkConfigIfAbsent(text), signal)) {
+          log.info("Wrote the network config to etcd");
+        }
         break;
       } catch (error) {
         if (!(error instanceof RegistryUnavailableError)) throw error;
@@ -257,9 +304,16 @@ export async function runDaemon(flags: AgentFlags, deps: DaemonDeps, signal: Abo
     clock,
   });
   state.manager = manager;
-  const lease = await manager.acquire(signal);
+  const lease = await untilAborted(manager.acquire(signal), signal);
   log.info("Acquired lease", { subnet: describeSubnets(lease) });
   if (backend) await backend.activate(lease);
+  // A signal during start-up stops here: neither program every peer nor write subnet.env first.
+  const stopEarly = async () => {
+    await backend?.[Symbol.asyncDispose]();
+    log.info("Exiting cleanly");
+    return 0;
+  };
+  if (signal.aborted) return await stopEarly();
 
   state.firewall = await setUpFirewall(flags, config, lease, previous, log);
 
@@ -289,11 +343,13 @@ export async function runDaemon(flags: AgentFlags, deps: DaemonDeps, signal: Abo
       openMonitor: deps.openMonitor ??
         (() => Monitor.open({ groups: ["link", "addr", "route", "neigh"], receiveBuffer: 16 << 20 })),
       onFieldsChanged: () => manager.publish(),
+      scope: config,
     })
     : undefined;
   state.loop = loop;
   // Program the peers already known before saying we are ready; the loop takes over from here.
-  await loop?.runOnce();
+  await loop?.runOnce(signal);
+  if (signal.aborted) return await stopEarly();
   await writeEnv(lease);
   manager.onChange(() => loop?.trigger());
   manager.onOwnLeaseChange(({ current }) => {
@@ -320,7 +376,15 @@ export async function runDaemon(flags: AgentFlags, deps: DaemonDeps, signal: Abo
     resyncs.push(fw.startResync(flags.iptablesResync, signal));
   }
   if (state.firewall) startFirewallResync(state.firewall);
-  await Promise.all([manager.run(signal), loop?.run(signal)]);
+  // The loops end promptly on the signal, except for a call to etcd in flight (a re-list of thousands of
+  // leases, a renewal, or a call to an unreachable etcd that only its 5 s deadline ends): give those a short
+  // grace, then leave them to the client's close.
+  await withStopGrace(
+    Promise.all([manager.run(signal), loop?.run(signal)]),
+    signal,
+    () =>
+      log.warn(`The loops did not stop within ${STOP_GRACE_MS} ms of the signal (etcd slow or unreachable?)`),
+  );
   await Promise.all(resyncs);
   // vxlan and host-gw leave everything in place; udp's proxy stops (its TUN goes with the process anyway).
   await backend?.[Symbol.asyncDispose]();

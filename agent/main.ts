@@ -12,6 +12,12 @@ import { agentUsage, parseAgentFlags } from "./flags.ts";
 import { readHostView } from "./host_view.ts";
 import { Netlink } from "./netlink/mod.ts";
 
+/**
+ * How long a SIGTERM/SIGINT shutdown may take before the process exits regardless (a second signal exits at
+ * once). Below the 2 s an orchestrator is promised, with room for the runtime to exit.
+ */
+export const SHUTDOWN_GRACE_MS = 1500;
+
 /** Runs the agent; resolves with the exit code. */
 export async function main(args: string[]): Promise<number> {
   const flags = parseAgentFlags(args, Deno.env.toObject());
@@ -46,9 +52,23 @@ export async function main(args: string[]): Promise<number> {
   });
 
   const controller = new AbortController();
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
   const onSignal = (signal: Deno.Signal) => () => {
+    if (controller.signal.aborted) {
+      logger.warn(`Received ${signal} again; exiting now`);
+      Deno.exit(0);
+    }
     logger.info(`Received ${signal}; shutting down`);
     controller.abort(new Error(signal));
+    // The last resort: whatever still holds the shutdown up (a call to an unreachable etcd, a slow kernel),
+    // the process ends within SHUTDOWN_GRACE_MS of the signal. Nothing is left half-done by exiting here: on
+    // a signal the data plane, the firewall and the lease stay in place anyway (as upstream).
+    const timer = setTimeout(() => {
+      logger.warn(`The shutdown took longer than ${SHUTDOWN_GRACE_MS} ms; exiting anyway`);
+      Deno.exit(0);
+    }, SHUTDOWN_GRACE_MS);
+    Deno.unrefTimer(timer);
+    watchdog = timer;
   };
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
@@ -66,6 +86,7 @@ export async function main(args: string[]): Promise<number> {
     }
     throw error;
   } finally {
+    clearTimeout(watchdog);
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   }
 }

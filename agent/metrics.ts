@@ -164,6 +164,10 @@ export function agentMetrics(): Metrics {
   m.counter("flannel_kernel_entries_removed_total", "Routes, ARP and FDB entries removed.");
   m.counter("flannel_peer_errors_total", "Times a peer went into the error state (per peer).");
   m.gauge("flannel_peers", "Remote leases by state (programmed, ignored, error).");
+  m.gauge(
+    "flannel_leases_out_of_network",
+    "Remote leases outside the network, of another prefix length, or overlapping our subnet; nothing is installed for them.",
+  );
   m.counter(
     "flannel_device_recreations_total",
     "Times the backend's device was found missing and recreated.",

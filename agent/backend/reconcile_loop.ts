@@ -14,6 +14,7 @@ import type { Metrics } from "../metrics.ts";
 import type { NetlinkEvent } from "../netlink/mod.ts";
 import type { Lease } from "../subnet/lease.ts";
 import type { Backend, PeerState, ReconcileReport } from "./backend.ts";
+import { type LeaseScope, screenSnapshot } from "./lease_scope.ts";
 
 /** Where the loop reads the lease snapshot and our lease (a `LeaseManager` fits). */
 export interface LeaseSource {
@@ -35,11 +36,18 @@ export interface ReconcileLoopOptions {
   readonly openMonitor?: () => AsyncIterable<NetlinkEvent> & { close(): void };
   /** Called when the backend's lease fields changed (re-publish the lease). */
   readonly onFieldsChanged?: () => Promise<void>;
+  /**
+   * The network's pools. Remote leases outside them (or overlapping our subnet) reach no backend and are
+   * reported as peers in error; without a scope every lease is planned.
+   */
+  readonly scope?: LeaseScope;
 }
 
 /** The data-plane reconcile loop. */
 export class ReconcileLoop {
-  readonly #o: Required<Omit<ReconcileLoopOptions, "openMonitor" | "onFieldsChanged">> & ReconcileLoopOptions;
+  readonly #o:
+    & Required<Omit<ReconcileLoopOptions, "openMonitor" | "onFieldsChanged" | "scope">>
+    & ReconcileLoopOptions;
   #pending = false;
   #wake: (() => void) | undefined;
   #peers: ReadonlyMap<string, PeerState> = new Map();
@@ -73,14 +81,30 @@ export class ReconcileLoop {
     this.#wake?.();
   }
 
-  /** One reconcile now; never throws (failures are logged, counted, and retried by {@linkcode run}). */
-  async runOnce(): Promise<ReconcileReport | undefined> {
+  /**
+   * One reconcile now; never throws (failures are logged, counted, and retried by {@linkcode run}).
+   *
+   * When `signal` aborts mid-run this resolves with `undefined` at once, leaving the backend's call to finish
+   * (or die with the process) on its own: with thousands of peers a full reprogram takes seconds, which a
+   * shutdown must not wait for. What it leaves half-done, the next start's first run completes.
+   */
+  async runOnce(signal?: AbortSignal): Promise<ReconcileReport | undefined> {
+    if (signal?.aborted) return undefined;
     const { backend, metrics, logger } = this.#o;
     const labels = { backend: backend.type };
     const started = performance.now();
     let report: ReconcileReport;
+    let rejected: ReadonlyMap<string, PeerState> = new Map();
     try {
-      report = await backend.reconcile(this.#o.source.snapshot, this.#o.source.lease);
+      const own = this.#o.source.lease;
+      let snapshot = this.#o.source.snapshot;
+      if (this.#o.scope) ({ snapshot, rejected } = screenSnapshot(snapshot, own, this.#o.scope));
+      const reconciled = await abandonOnAbort(backend.reconcile(snapshot, own), signal);
+      if (reconciled === ABANDONED) {
+        logger.debug(1, "Shutting down; not waiting for the reconcile in progress");
+        return undefined;
+      }
+      report = reconciled;
     } catch (error) {
       metrics.inc("flannel_reconcile_errors_total", labels);
       logger.error("Reconciling the data plane failed; retrying", { error });
@@ -94,6 +118,8 @@ export class ReconcileLoop {
     metrics.inc("flannel_kernel_entries_removed_total", labels, report.removed);
     if (report.errors > 0) metrics.inc("flannel_reconcile_errors_total", labels, report.errors);
     if (report.deviceRecreated) metrics.inc("flannel_device_recreations_total", labels);
+    metrics.set("flannel_leases_out_of_network", labels, rejected.size);
+    if (rejected.size > 0) report = { ...report, peers: new Map([...report.peers, ...rejected]) };
     this.#reportPeers(report.peers);
     this.#last = { ...report, at: new Date().toISOString(), durationMs };
     if (report.added > 0 || report.removed > 0) {
@@ -142,6 +168,8 @@ export class ReconcileLoop {
   }
 
   #sleep(ms: number, signal: AbortSignal): Promise<"timer" | "wake"> {
+    // An abort listener added to an already aborted signal never fires: do not wait out the timer.
+    if (signal.aborted) return Promise.resolve("wake");
     return new Promise((resolve) => {
       const done = (why: "timer" | "wake") => {
         clearTimeout(timer);
@@ -158,7 +186,7 @@ export class ReconcileLoop {
 
   async #watchEvents(signal: AbortSignal): Promise<void> {
     const open = this.#o.openMonitor;
-    if (!open) return;
+    if (!open || signal.aborted) return;
     let monitor: ReturnType<typeof open>;
     try {
       monitor = open();
@@ -170,6 +198,9 @@ export class ReconcileLoop {
     }
     const onAbort = () => monitor.close();
     signal.addEventListener("abort", onAbort);
+    // A signal that aborted before we subscribed fires no event: the iterator would wait forever on the
+    // netlink socket (a SIGTERM during start-up left the agent running).
+    if (signal.aborted) monitor.close();
     try {
       for await (const event of monitor) {
         const verdict = event.kind === "overrun"
@@ -204,7 +235,7 @@ export class ReconcileLoop {
         await new Promise((r) => setTimeout(r, Math.max(0, this.#o.debounceMs - sinceLast)));
       }
       this.#pending = false;
-      const report = await this.runOnce();
+      const report = await this.runOnce(signal);
       this.#lastEnd = performance.now();
       if (!report && !signal.aborted) {
         await this.#sleep(1000, signal);
@@ -213,4 +244,23 @@ export class ReconcileLoop {
     }
     await events;
   }
+}
+
+const ABANDONED: unique symbol = Symbol("abandoned");
+
+/** `work`'s result, or {@linkcode ABANDONED} as soon as `signal` aborts (`work` keeps running, unobserved). */
+function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABANDONED> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.resolve(ABANDONED);
+  }
+  return new Promise<T | typeof ABANDONED>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {});
+      resolve(ABANDONED);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -306,19 +306,29 @@ export class EtcdRegistry implements Registry {
       String(fromRevision),
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let onCreateAbort: (() => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new RegistryUnavailableError("etcd did not establish the lease watch in time")),
         this.#watchCreateTimeoutMs,
       );
+      // A shutdown must not wait for a watch that etcd (down, or unreachable) may take seconds to establish.
+      onCreateAbort = () => reject(signal.reason);
+      if (signal.aborted) onCreateAbort();
+      else signal.addEventListener("abort", onCreateAbort, { once: true });
     });
+    const creating = builder.create();
     let watcher;
     try {
-      watcher = await Promise.race([builder.create(), timeout]);
+      watcher = await Promise.race([creating, timeout]);
     } catch (error) {
+      // A watch established after we gave up must not linger.
+      creating.then((w) => w.cancel()).catch(() => {});
+      if (signal.aborted) throw signal.reason;
       unavailable(error, "watch leases");
     } finally {
       clearTimeout(timer);
+      if (onCreateAbort) signal.removeEventListener("abort", onCreateAbort);
     }
     watcher.on("data", (response) => {
       const events: RegistryEvent[] = [];
@@ -362,7 +372,10 @@ export class EtcdRegistry implements Registry {
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      await watcher.cancel().catch(() => {});
+      // On shutdown, do not wait for etcd to acknowledge the cancel: it may be unreachable (the client is
+      // closed next anyway). Otherwise wait, so a re-watch never overlaps this one.
+      const cancelled = watcher.cancel().catch(() => {});
+      if (!signal.aborted) await cancelled;
     }
   }
 
