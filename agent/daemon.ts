@@ -7,6 +7,7 @@
  * @module
  */
 import { UserError } from "../cli/errors.ts";
+import { untilAborted } from "./abort.ts";
 import type { Logger } from "../cli/log.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { ConfigError, type NetworkConfig, parseNetworkConfig } from "./config.ts";
@@ -127,25 +128,6 @@ function statusOf(state: DaemonState): unknown {
 
 /** How long, after the signal, the daemon waits for its loops to finish what they are doing. */
 const STOP_GRACE_MS = 750;
-
-/**
- * `work`'s outcome, or a rejection with the signal's reason as soon as `signal` aborts: a shutdown must not wait
- * for a call to etcd that only its deadline would end. `work` is left to settle unobserved.
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
 
 /**
  * Waits for `work`; once `signal` has aborted, for at most {@linkcode STOP_GRACE_MS} more (calling `onLate`

@@ -49,10 +49,9 @@ export function subnetOutOfScope(
   own: IpNet | undefined,
   field: "Network" | "IPv6Network",
 ): string | undefined {
-  const lenField = field === "Network" ? "SubnetLen" : "IPv6SubnetLen";
-  const text = formatCidr(subnet);
   // A family the network does not enable is planned by no backend, so its part of a lease routes nothing.
   if (!pool) return undefined;
+  const text = formatCidr(subnet);
   if (!netContains(pool.network, subnet.addr) || subnet.prefixLen < pool.network.prefixLen) {
     return `subnet ${text} is outside ${field} ${formatCidr(pool.network)}`;
   }
@@ -60,6 +59,7 @@ export function subnetOutOfScope(
     return `subnet ${text} overlaps our own subnet ${formatCidr(own)}`;
   }
   if (subnet.prefixLen !== pool.subnetLen) {
+    const lenField = field === "Network" ? "SubnetLen" : "IPv6SubnetLen";
     return `subnet ${text} is a /${subnet.prefixLen}, but ${lenField} is ${pool.subnetLen}`;
   }
   return undefined;

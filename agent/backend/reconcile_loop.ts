@@ -10,6 +10,7 @@
  * @module
  */
 import type { Logger } from "../../cli/log.ts";
+import { untilAborted } from "../abort.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NetlinkEvent } from "../netlink/mod.ts";
 import type { Lease } from "../subnet/lease.ts";
@@ -99,13 +100,12 @@ export class ReconcileLoop {
       const own = this.#o.source.lease;
       let snapshot = this.#o.source.snapshot;
       if (this.#o.scope) ({ snapshot, rejected } = screenSnapshot(snapshot, own, this.#o.scope));
-      const reconciled = await abandonOnAbort(backend.reconcile(snapshot, own), signal);
-      if (reconciled === ABANDONED) {
+      report = await untilAborted(backend.reconcile(snapshot, own), signal);
+    } catch (error) {
+      if (signal?.aborted) {
         logger.debug(1, "Shutting down; not waiting for the reconcile in progress");
         return undefined;
       }
-      report = reconciled;
-    } catch (error) {
       metrics.inc("flannel_reconcile_errors_total", labels);
       logger.error("Reconciling the data plane failed; retrying", { error });
       return undefined;
@@ -244,23 +244,4 @@ export class ReconcileLoop {
     }
     await events;
   }
-}
-
-const ABANDONED: unique symbol = Symbol("abandoned");
-
-/** `work`'s result, or {@linkcode ABANDONED} as soon as `signal` aborts (`work` keeps running, unobserved). */
-function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABANDONED> {
-  if (!signal) return work;
-  if (signal.aborted) {
-    work.catch(() => {});
-    return Promise.resolve(ABANDONED);
-  }
-  return new Promise<T | typeof ABANDONED>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => {});
-      resolve(ABANDONED);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
