@@ -1,24 +1,32 @@
 /**
- * The etcd v3 registry, on npm:etcd3: upstream flanneld's keys, values, TTLs and create transaction.
+ * The etcd v3 registry: upstream flanneld's keys, values, TTLs and create transaction, spoken through etcd's
+ * JSON gateway ({@linkcode EtcdHttpClient}).
  *
  * - Create: grant a TTL lease, then `If(Version(key) == 0) Then(Put(key, value, lease))`; a lost race revokes
  *   the granted lease (as upstream does) and reports "taken" so the manager can try another subnet.
  * - Update (renewal, reuse): a new TTL lease and a put guarded by the key's mod revision; the previous etcd
  *   lease is revoked afterwards, where upstream leaves it orphaned for up to 24 h.
- * - Watch: one prefix watch on `<prefix>/subnets/`; any break (compaction, cancel, a timeout while connecting)
- *   ends the iterator with an error and the manager re-lists.
+ * - List: pages of {@linkcode LIST_PAGE} keys, all read at the revision of the first page, so a listing is one
+ *   consistent snapshot however large, and no response outgrows etcd's message limits.
+ * - Watch: one prefix watch on `<prefix>/subnets/`; any break (compaction, cancel, a lost connection, a watch
+ *   not established in time) ends the iterator with an error and the manager re-lists.
  *
- * Unary calls carry a deadline so a dead etcd yields a {@linkcode RegistryUnavailableError} instead of a call
- * that waits forever, and the client's circuit breaker is replaced by a no-op policy: the manager owns retries
- * and backoff, and a breaker that stays open for seconds after etcd returns would only delay recovery.
+ * Every unary call carries a deadline, so a dead etcd yields a {@linkcode RegistryUnavailableError} instead of
+ * a call that waits forever; the manager owns retries and backoff.
  *
  * @module
  */
-import { Etcd3, type IOptions, isRecoverableError } from "etcd3";
-import { ExponentialBackoff, noop } from "cockatiel";
-import { Buffer } from "node:buffer";
 import type { Lease, LeaseAttrs, LeaseSubnets } from "./lease.ts";
-import { allowIpEndpointsOverTls } from "./_tls_servername.ts";
+import { EtcdCallError, EtcdHttpClient } from "./etcd_http.ts";
+import {
+  decodeKeyValue,
+  encodeBytes,
+  headerRevision,
+  type KeyValue,
+  prefixRangeEnd,
+  type WireHeader,
+  type WireKeyValue,
+} from "./etcd_wire.ts";
 import {
   configKey,
   decodeLeaseAttrs,
@@ -39,203 +47,190 @@ import {
   type WriteOptions,
 } from "./registry.ts";
 
+/** Keys per page of a listing. */
+export const LIST_PAGE = 5000;
+
 /** How to reach etcd; the fields mirror flanneld's `--etcd-*` flags. */
 export interface EtcdConnectOptions {
   readonly endpoints: readonly string[];
   readonly prefix: string;
-  readonly keyFile?: string;
-  readonly certFile?: string;
-  readonly caFile?: string;
-  readonly username?: string;
-  readonly password?: string;
+  readonly keyFile?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly caFile?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
   /** Deadline of each unary call (default 5 s). */
   readonly callTimeoutMs?: number;
   /** How long a watch may take to be established before it counts as broken (default 10 s). */
   readonly watchCreateTimeoutMs?: number;
 }
 
-/** Reads a file for TLS material, with an error that names the flag. */
-async function readPem(path: string, flag: string): Promise<Buffer> {
-  try {
-    return Buffer.from(await Deno.readFile(path));
-  } catch (error) {
-    throw new Error(`Cannot read ${flag} "${path}": ${error instanceof Error ? error.message : error}`);
-  }
-}
-
-/** Builds the etcd3 client options from flanneld-style settings. */
-export async function etcdClientOptions(options: EtcdConnectOptions): Promise<IOptions> {
-  const timeout = options.callTimeoutMs ?? 5000;
-  const client: IOptions = {
-    hosts: [...options.endpoints],
-    dialTimeout: timeout,
-    // Reconnect quickly once etcd (or the path to it) is back: the defaults back a broken watch off up to
-    // 30 s (cockatiel) and a broken channel up to 120 s (gRPC), during which peers' lease changes would wait.
-    faultHandling: {
-      host: () => noop,
-      global: noop,
-      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) as unknown as NonNullable<
-        NonNullable<IOptions["faultHandling"]>["watchBackoff"]
-      >,
-    },
-    grpcOptions: { "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 1000 },
-    // Streams (the watch) must not carry a deadline; unary calls must, or they wait for etcd forever.
-    defaultCallOptions: (context) => context.isStream ? {} : { deadline: Date.now() + timeout },
-  };
-  if (options.endpoints.some((e) => e.startsWith("https://"))) allowIpEndpointsOverTls();
-  if (options.keyFile && options.certFile) {
-    client.credentials = {
-      rootCertificate: options.caFile ? await readPem(options.caFile, "--etcd-cafile") : Buffer.alloc(0),
-      privateKey: await readPem(options.keyFile, "--etcd-keyfile"),
-      certChain: await readPem(options.certFile, "--etcd-certfile"),
-    };
-    if (!options.caFile) delete (client.credentials as { rootCertificate?: Buffer }).rootCertificate;
-  } else if (options.caFile && options.endpoints.some((e) => e.startsWith("https://"))) {
-    // Upstream ignores --etcd-cafile without a client certificate; an https endpoint signed by a private CA
-    // then fails. We trust the given CA for server verification.
-    client.credentials = { rootCertificate: await readPem(options.caFile, "--etcd-cafile") };
-  }
-  if (options.username || options.password) {
-    client.auth = { username: options.username ?? "", password: options.password ?? "" };
-  }
-  return client;
-}
-
+/** Turns a transient failure into {@linkcode RegistryUnavailableError}; anything else passes through. */
 function unavailable(error: unknown, what: string): never {
   if (error instanceof RegistryUnavailableError) throw error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (
-    error instanceof Error &&
-    (isRecoverableError(error) || /deadline|unavailable|ECONNREFUSED/i.test(message))
-  ) {
-    throw new RegistryUnavailableError(`etcd is unreachable while trying to ${what}: ${message}`, {
-      cause: error,
-    });
+  if (error instanceof EtcdCallError) {
+    if (error.retryable) {
+      throw new RegistryUnavailableError(`etcd is unreachable while trying to ${what}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw new Error(`etcd refused to ${what}: ${error.message}`, { cause: error });
   }
   throw error;
 }
 
-/** A key-value pair as etcd3 returns it. */
-interface Kv {
-  readonly key: Buffer;
-  readonly value: Buffer;
-  readonly mod_revision: string;
-  readonly lease: string;
-}
-
 /** Decodes one stored key-value pair into a lease, or says why it is malformed. */
-function decodeKv(kv: Kv): { lease: Lease } | { malformed: MalformedLease } {
-  const key = kv.key.toString();
-  const revision = BigInt(kv.mod_revision);
+function decodeLease(kv: KeyValue): { lease: Lease } | { malformed: MalformedLease } {
+  const { key, modRevision: revision } = kv;
   const subnets = parseLeaseKey(key);
   if (!subnets) return { malformed: { key, revision, reason: "the key is not a subnet lease key" } };
   try {
-    const attrs = decodeLeaseAttrs(kv.value.toString());
-    const etcdLeaseId = kv.lease && kv.lease !== "0" ? kv.lease : undefined;
-    return { lease: { ...subnets, attrs, etcdLeaseId, revision } };
+    const attrs = decodeLeaseAttrs(kv.value);
+    return { lease: { ...subnets, attrs, etcdLeaseId: kv.lease, revision } };
   } catch (error) {
     return { malformed: { key, revision, reason: error instanceof Error ? error.message : String(error) } };
   }
 }
 
+interface RangeResponse {
+  readonly header?: WireHeader;
+  readonly kvs?: readonly WireKeyValue[];
+  readonly more?: boolean;
+}
+
+interface TxnResponse {
+  readonly header?: WireHeader;
+  readonly succeeded?: boolean;
+}
+
+/** A transaction compare: the key's version or mod revision equals a value. */
+type Compare =
+  | { readonly target: "VERSION"; readonly version: bigint }
+  | { readonly target: "MOD"; readonly modRevision: bigint };
+
 /** A {@linkcode Registry} on an etcd v3 cluster. */
 export class EtcdRegistry implements Registry {
-  readonly #client: Etcd3;
+  readonly #client: EtcdHttpClient;
   readonly #prefix: string;
   readonly #watchCreateTimeoutMs: number;
 
-  private constructor(client: Etcd3, prefix: string, watchCreateTimeoutMs: number) {
+  private constructor(client: EtcdHttpClient, prefix: string, watchCreateTimeoutMs: number) {
     this.#client = client;
     this.#prefix = prefix;
     this.#watchCreateTimeoutMs = watchCreateTimeoutMs;
   }
 
-  /** Creates the client; it dials lazily, so this succeeds while etcd is down. */
+  /** Creates the client; it connects lazily, so this succeeds while etcd is down. */
   static async connect(options: EtcdConnectOptions): Promise<EtcdRegistry> {
-    const client = new Etcd3(await etcdClientOptions(options));
+    const client = await EtcdHttpClient.open(options);
     return new EtcdRegistry(client, options.prefix, options.watchCreateTimeoutMs ?? 10_000);
   }
 
-  /** The underlying client, for tests and tools that need raw access. */
-  get client(): Etcd3 {
-    return this.#client;
+  async #range(body: Record<string, unknown>, what: string): Promise<RangeResponse> {
+    try {
+      return await this.#client.call<RangeResponse>("/v3/kv/range", body);
+    } catch (error) {
+      unavailable(error, what);
+    }
+  }
+
+  async #txn(key: string, compare: Compare, success: readonly unknown[], what: string): Promise<TxnResponse> {
+    const cmp = compare.target === "VERSION"
+      ? { target: "VERSION", key: encodeBytes(key), version: String(compare.version) }
+      : { target: "MOD", key: encodeBytes(key), mod_revision: String(compare.modRevision) };
+    try {
+      return await this.#client.call<TxnResponse>("/v3/kv/txn", { compare: [cmp], success });
+    } catch (error) {
+      unavailable(error, what);
+    }
   }
 
   async getNetworkConfig(): Promise<string> {
     const key = configKey(this.#prefix);
-    let value: string | null;
-    try {
-      value = await this.#client.get(key).string();
-    } catch (error) {
-      unavailable(error, `read the network config at "${key}"`);
-    }
-    if (value === null) throw new ConfigNotFoundError(`The network config key "${key}" does not exist`);
-    return value;
+    const response = await this.#range({ key: encodeBytes(key) }, `read the network config at "${key}"`);
+    const kv = response.kvs?.[0];
+    if (!kv) throw new ConfigNotFoundError(`The network config key "${key}" does not exist`);
+    return decodeKeyValue(kv).value;
   }
 
   async putNetworkConfigIfAbsent(text: string): Promise<boolean> {
     const key = configKey(this.#prefix);
-    try {
-      const result = await this.#client.if(key, "Version", "==", 0).then(this.#client.put(key).value(text))
-        .commit();
-      return result.succeeded;
-    } catch (error) {
-      unavailable(error, `write the network config at "${key}"`);
-    }
+    const put = { request_put: { key: encodeBytes(key), value: encodeBytes(text) } };
+    const result = await this.#txn(
+      key,
+      { target: "VERSION", version: 0n },
+      [put],
+      `write the config "${key}"`,
+    );
+    return result.succeeded === true;
   }
 
   async listLeases(): Promise<LeaseListing> {
-    let response;
-    try {
-      response = await this.#client.getAll().prefix(subnetsPrefix(this.#prefix)).exec();
-    } catch (error) {
-      unavailable(error, "list leases");
-    }
+    const prefix = subnetsPrefix(this.#prefix);
+    const rangeEnd = encodeBytes(prefixRangeEnd(prefix));
     const leases: Lease[] = [];
     const malformed: MalformedLease[] = [];
-    for (const kv of response.kvs as unknown as Kv[]) {
-      const decoded = decodeKv(kv);
-      if ("lease" in decoded) leases.push(decoded.lease);
-      else malformed.push(decoded.malformed);
+    let from = encodeBytes(prefix);
+    let revision: bigint | undefined;
+    for (;;) {
+      const response = await this.#range({
+        key: from,
+        range_end: rangeEnd,
+        limit: String(LIST_PAGE),
+        ...(revision === undefined ? {} : { revision: String(revision) }),
+      }, "list leases");
+      revision ??= headerRevision(response.header);
+      let last: string | undefined;
+      for (const wire of response.kvs ?? []) {
+        const kv = decodeKeyValue(wire);
+        last = kv.key;
+        const decoded = decodeLease(kv);
+        if ("lease" in decoded) leases.push(decoded.lease);
+        else malformed.push(decoded.malformed);
+      }
+      if (!response.more || last === undefined) break;
+      from = encodeBytes(`${last}\0`); // the next key after the last one read
     }
-    return { leases, malformed, revision: BigInt(response.header.revision) };
+    return { leases, malformed, revision };
   }
 
   async getLease(subnets: LeaseSubnets): Promise<Lease | undefined> {
     const key = leaseKeyPath(this.#prefix, subnets);
-    let response;
-    try {
-      response = await this.#client.get(key).exec();
-    } catch (error) {
-      unavailable(error, `read the lease "${key}"`);
-    }
-    const kv = (response.kvs as unknown as Kv[])[0];
-    if (!kv) return undefined;
-    const decoded = decodeKv(kv);
+    const response = await this.#range({ key: encodeBytes(key) }, `read the lease "${key}"`);
+    const wire = response.kvs?.[0];
+    if (!wire) return undefined;
+    const decoded = decodeLease(decodeKeyValue(wire));
     if ("malformed" in decoded) {
       throw new SyntaxError(`The lease "${key}" is malformed: ${decoded.malformed.reason}`);
     }
     return decoded.lease;
   }
 
-  async #grant(ttlSeconds: number | undefined): Promise<string | undefined> {
+  async #grant(ttlSeconds: number | undefined, what: string): Promise<string | undefined> {
     if (ttlSeconds === undefined) return undefined;
-    const granted = await this.#client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 });
-    return granted.ID;
+    try {
+      const granted = await this.#client.call<{ ID?: string }>("/v3/lease/grant", {
+        TTL: String(ttlSeconds),
+      });
+      if (!granted.ID) throw new EtcdCallError("etcd granted no lease ID", { retryable: true });
+      return granted.ID;
+    } catch (error) {
+      unavailable(error, what);
+    }
   }
 
   async #revoke(id: string | undefined): Promise<void> {
     if (id === undefined) return;
     try {
-      await this.#client.leaseClient.leaseRevoke({ ID: id });
+      await this.#client.call("/v3/lease/revoke", { ID: id });
     } catch {
       // An expired or already revoked lease: nothing to do.
     }
   }
 
-  #putOp(key: string, value: string, etcdLeaseId: string | undefined) {
-    const put = this.#client.put(key).value(value);
-    return etcdLeaseId === undefined ? put : put.lease(etcdLeaseId);
+  #put(key: string, attrs: LeaseAttrs, etcdLeaseId: string | undefined) {
+    const put = { key: encodeBytes(key), value: encodeBytes(encodeLeaseAttrs(attrs)) };
+    return { request_put: etcdLeaseId === undefined ? put : { ...put, lease: etcdLeaseId } };
   }
 
   async createLease(
@@ -244,18 +239,19 @@ export class EtcdRegistry implements Registry {
     options: WriteOptions,
   ): Promise<Lease | undefined> {
     const key = leaseKeyPath(this.#prefix, subnets);
-    try {
-      const etcdLeaseId = await this.#grant(options.ttlSeconds);
-      const result = await this.#client.if(key, "Version", "==", 0)
-        .then(this.#putOp(key, encodeLeaseAttrs(attrs), etcdLeaseId)).commit();
-      if (!result.succeeded) {
-        await this.#revoke(etcdLeaseId);
-        return undefined;
-      }
-      return { ...subnets, attrs, etcdLeaseId, revision: BigInt(result.header.revision) };
-    } catch (error) {
-      unavailable(error, `create the lease "${key}"`);
+    const what = `create the lease "${key}"`;
+    const etcdLeaseId = await this.#grant(options.ttlSeconds, what);
+    const result = await this.#txn(
+      key,
+      { target: "VERSION", version: 0n },
+      [this.#put(key, attrs, etcdLeaseId)],
+      what,
+    );
+    if (!result.succeeded) {
+      await this.#revoke(etcdLeaseId);
+      return undefined;
     }
+    return { ...subnets, attrs, etcdLeaseId, revision: headerRevision(result.header) };
   }
 
   async updateLease(
@@ -264,123 +260,105 @@ export class EtcdRegistry implements Registry {
     options: UpdateOptions,
   ): Promise<Lease | undefined> {
     const key = leaseKeyPath(this.#prefix, subnets);
-    try {
-      const etcdLeaseId = await this.#grant(options.ttlSeconds);
-      const result = await this.#client.if(key, "Mod", "==", String(options.ifRevision))
-        .then(this.#putOp(key, encodeLeaseAttrs(attrs), etcdLeaseId)).commit();
-      if (!result.succeeded) {
-        await this.#revoke(etcdLeaseId);
-        return undefined;
-      }
-      if (options.previousEtcdLeaseId !== etcdLeaseId) await this.#revoke(options.previousEtcdLeaseId);
-      return { ...subnets, attrs, etcdLeaseId, revision: BigInt(result.header.revision) };
-    } catch (error) {
-      unavailable(error, `update the lease "${key}"`);
+    const what = `update the lease "${key}"`;
+    const etcdLeaseId = await this.#grant(options.ttlSeconds, what);
+    const result = await this.#txn(
+      key,
+      { target: "MOD", modRevision: options.ifRevision },
+      [this.#put(key, attrs, etcdLeaseId)],
+      what,
+    );
+    if (!result.succeeded) {
+      await this.#revoke(etcdLeaseId);
+      return undefined;
     }
+    if (options.previousEtcdLeaseId !== etcdLeaseId) await this.#revoke(options.previousEtcdLeaseId);
+    return { ...subnets, attrs, etcdLeaseId, revision: headerRevision(result.header) };
   }
 
   async deleteLease(subnets: LeaseSubnets, ifRevision?: bigint): Promise<boolean> {
     const key = leaseKeyPath(this.#prefix, subnets);
-    try {
-      if (ifRevision === undefined) {
-        const result = await this.#client.delete().key(key).exec();
-        return Number(result.deleted) > 0;
+    const what = `delete the lease "${key}"`;
+    if (ifRevision === undefined) {
+      try {
+        const result = await this.#client.call<{ deleted?: string }>("/v3/kv/deleterange", {
+          key: encodeBytes(key),
+        });
+        return Number(result.deleted ?? 0) > 0;
+      } catch (error) {
+        unavailable(error, what);
       }
-      const result = await this.#client.if(key, "Mod", "==", String(ifRevision))
-        .then(this.#client.delete().key(key)).commit();
-      return result.succeeded;
-    } catch (error) {
-      unavailable(error, `delete the lease "${key}"`);
     }
+    const del = { request_delete_range: { key: encodeBytes(key) } };
+    const result = await this.#txn(key, { target: "MOD", modRevision: ifRevision }, [del], what);
+    return result.succeeded === true;
   }
 
   async *watchLeases(fromRevision: bigint, signal: AbortSignal): AsyncIterable<WatchBatch> {
-    const queue: WatchBatch[] = [];
-    let failure: Error | undefined;
-    let wake: (() => void) | undefined;
-    const notify = () => {
-      wake?.();
-      wake = undefined;
-    };
-    const builder = this.#client.watch().prefix(subnetsPrefix(this.#prefix)).startRevision(
-      String(fromRevision),
+    const prefix = subnetsPrefix(this.#prefix);
+    // Ends the stream on shutdown, when the watch is not established in time, and when we stop reading.
+    const own = new AbortController();
+    const stop = AbortSignal.any([signal, own.signal]);
+    const timer = setTimeout(
+      () => own.abort(new RegistryUnavailableError("etcd did not establish the lease watch in time")),
+      this.#watchCreateTimeoutMs,
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onCreateAbort: (() => void) | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RegistryUnavailableError("etcd did not establish the lease watch in time")),
-        this.#watchCreateTimeoutMs,
-      );
-      // A shutdown must not wait for a watch that etcd (down, or unreachable) may take seconds to establish.
-      onCreateAbort = () => reject(signal.reason);
-      if (signal.aborted) onCreateAbort();
-      else signal.addEventListener("abort", onCreateAbort, { once: true });
-    });
-    const creating = builder.create();
-    let watcher;
+    const request = {
+      create_request: {
+        key: encodeBytes(prefix),
+        range_end: encodeBytes(prefixRangeEnd(prefix)),
+        start_revision: String(fromRevision),
+      },
+    };
+    let created = false;
     try {
-      watcher = await Promise.race([creating, timeout]);
+      for await (const message of this.#client.watch(request, stop)) {
+        if (message.error) {
+          throw new RegistryUnavailableError(`The lease watch broke: ${message.error.message ?? "error"}`);
+        }
+        const result = message.result;
+        if (!result) continue;
+        if (result.created) {
+          created = true;
+          clearTimeout(timer);
+        }
+        if (result.canceled) {
+          const why = result.compact_revision && result.compact_revision !== "0"
+            ? `revision ${fromRevision} was compacted (oldest kept: ${result.compact_revision})`
+            : result.cancel_reason || "cancelled by etcd";
+          throw new RegistryUnavailableError(`The lease watch ended: ${why}`);
+        }
+        const events: RegistryEvent[] = [];
+        const malformed: MalformedLease[] = [];
+        for (const event of result.events ?? []) {
+          const kv = decodeKeyValue(event.kv ?? {});
+          if (event.type === "DELETE") {
+            const subnets = parseLeaseKey(kv.key);
+            if (subnets) events.push({ kind: "delete", subnets, revision: kv.modRevision });
+            continue;
+          }
+          const decoded = decodeLease(kv);
+          if ("lease" in decoded) events.push({ kind: "put", lease: decoded.lease });
+          else malformed.push(decoded.malformed);
+        }
+        if (events.length || malformed.length) {
+          yield { events, malformed, revision: headerRevision(result.header) };
+        }
+      }
+      if (signal.aborted) return;
+      if (own.signal.aborted && !created) throw own.signal.reason;
+      throw new RegistryUnavailableError("The lease watch ended");
     } catch (error) {
-      // A watch established after we gave up must not linger.
-      creating.then((w) => w.cancel()).catch(() => {});
-      if (signal.aborted) throw signal.reason;
+      if (signal.aborted) return;
+      if (own.signal.aborted && !created) throw own.signal.reason;
       unavailable(error, "watch leases");
     } finally {
       clearTimeout(timer);
-      if (onCreateAbort) signal.removeEventListener("abort", onCreateAbort);
-    }
-    watcher.on("data", (response) => {
-      const events: RegistryEvent[] = [];
-      const malformed: MalformedLease[] = [];
-      for (const event of response.events) {
-        const kv = event.kv as unknown as Kv;
-        if (event.type === "Delete") {
-          const subnets = parseLeaseKey(kv.key.toString());
-          if (subnets) events.push({ kind: "delete", subnets, revision: BigInt(kv.mod_revision) });
-          continue;
-        }
-        const decoded = decodeKv(kv);
-        if ("lease" in decoded) events.push({ kind: "put", lease: decoded.lease });
-        else malformed.push(decoded.malformed);
-      }
-      if (events.length || malformed.length) {
-        queue.push({ events, malformed, revision: BigInt(response.header.revision) });
-        notify();
-      }
-    });
-    const fail = (error: Error) => {
-      failure ??= error;
-      notify();
-    };
-    watcher.on(
-      "error",
-      (error) => fail(new RegistryUnavailableError(`The lease watch broke: ${error.message}`)),
-    );
-    watcher.on("end", () => fail(new RegistryUnavailableError("The lease watch ended")));
-    const onAbort = () => notify();
-    signal.addEventListener("abort", onAbort);
-    try {
-      while (!signal.aborted) {
-        const batch = queue.shift();
-        if (batch) {
-          yield batch;
-          continue;
-        }
-        if (failure) throw failure;
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      // On shutdown, do not wait for etcd to acknowledge the cancel: it may be unreachable (the client is
-      // closed next anyway). Otherwise wait, so a re-watch never overlaps this one.
-      const cancelled = watcher.cancel().catch(() => {});
-      if (!signal.aborted) await cancelled;
+      own.abort();
     }
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    this.#client.close();
-    return Promise.resolve();
+    return this.#client[Symbol.asyncDispose]();
   }
 }

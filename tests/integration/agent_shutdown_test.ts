@@ -7,68 +7,15 @@
  * transactions through its JSON gateway.
  */
 import assert from "node:assert/strict";
-import { type MiniLab, type MiniNode, readIfExists, startMiniLab, waitFor } from "../../harness/mini_lab.ts";
+import { type MiniNode, readIfExists, startMiniLab, waitFor } from "../../harness/mini_lab.ts";
 import type { Process } from "../../harness/process.ts";
+import { writeSyntheticLeases } from "../helpers/etcd_leases.ts";
 import { uniqueName } from "../helpers/tmpdir.ts";
 
 const LEASES = 10_000;
 const LIMIT_MS = 2000;
-const PREFIX = "/coreos.com/network";
 const CONFIG = '{"Network":"10.0.0.0/8","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1}}';
 const HEALTHZ = ["--healthz-ip=127.0.0.1", "--healthz-port=8471"];
-
-const b64 = (s: string) => btoa(s);
-
-/** The i-th synthetic peer: subnet `10.(1+i/256).(i%256).0/24`, a public IP in 100.64.0.0/10, a unique MAC. */
-function peer(i: number): { key: string; value: string } {
-  const subnet = `10.${1 + (i >> 8)}.${i & 255}.0`;
-  const ip = i + 1;
-  const publicIp = `100.${64 + (ip >> 16)}.${(ip >> 8) & 255}.${ip & 255}`;
-  const hex = (n: number) => n.toString(16).padStart(2, "0");
-  const mac = `02:00:00:00:${hex(i >> 8)}:${hex(i & 255)}`;
-  return {
-    key: `${PREFIX}/subnets/${subnet}-24`,
-    value: JSON.stringify({
-      PublicIP: publicIp,
-      PublicIPv6: null,
-      BackendType: "vxlan",
-      BackendData: { VNI: 1, VtepMAC: mac },
-    }),
-  };
-}
-
-/** POSTs JSON to etcd's v3 gateway from inside the etcd namespace. */
-async function gateway(lab: MiniLab, path: string, body: unknown): Promise<Record<string, unknown>> {
-  const out = await lab.etcdNs.exec(
-    ["curl", "-sS", "--fail", "--data-binary", "@-", `${lab.etcd.endpoint}${path}`],
-    { stdin: JSON.stringify(body), timeoutMs: 30_000 },
-  );
-  return JSON.parse(out.stdout);
-}
-
-/** Writes `count` vxlan leases (with a 1 h etcd lease, as agents write them) in transactions of 128 puts. */
-async function writeLeases(lab: MiniLab, count: number): Promise<void> {
-  const grant = await gateway(lab, "/v3/lease/grant", { TTL: 3600 });
-  const leaseId = grant.ID as string;
-  const batch = 128; // etcd's default --max-txn-ops
-  const jobs: Promise<unknown>[] = [];
-  for (let start = 0; start < count; start += batch) {
-    const success = [];
-    for (let i = start; i < Math.min(count, start + batch); i++) {
-      const { key, value } = peer(i);
-      success.push({ request_put: { key: b64(key), value: b64(value), lease: leaseId } });
-    }
-    jobs.push(gateway(lab, "/v3/kv/txn", { success }));
-    if (jobs.length >= 8) await Promise.all(jobs.splice(0));
-  }
-  await Promise.all(jobs);
-  const range = await gateway(lab, "/v3/kv/range", {
-    key: b64(`${PREFIX}/subnets/`),
-    range_end: b64(`${PREFIX}/subnets0`),
-    count_only: true,
-  });
-  assert.equal(Number(range.count), count, "all leases are in etcd");
-}
 
 async function log(node: MiniNode): Promise<string> {
   return (await readIfExists(`${node.dir}/agent.log`)) ?? "";
@@ -153,7 +100,7 @@ Deno.test({
     // Peers' public IPs (100.64.0.0/10) must be routable from the node, as they would be in a cluster.
     await node.ns.ip(["route", "add", "default", "via", "192.168.77.254", "dev", "eth1", "onlink"]);
     const t0 = performance.now();
-    await writeLeases(lab, LEASES);
+    await writeSyntheticLeases(lab, LEASES);
     // deno-lint-ignore no-console
     console.log(`  wrote ${LEASES} leases in ${(performance.now() - t0).toFixed(0)} ms`);
 
