@@ -103,6 +103,11 @@ export class LeaseManager {
   /** Wakes the renew loop early (our lease changed). */
   #renewWake: (() => void) | undefined;
   #watchRestarts = 0;
+  /**
+   * The revision of the listing the last acquisition read. The watch starts from it instead of listing again:
+   * at 10,000 leases a second listing costs a quarter of a second and its size in garbage.
+   */
+  #listedAt: bigint | undefined;
 
   constructor(options: LeaseManagerOptions) {
     this.#o = {
@@ -179,6 +184,7 @@ export class LeaseManager {
   async #acquireOnce(): Promise<Lease | undefined> {
     const listing = await this.#o.registry.listLeases();
     this.#resetSnapshot(listing);
+    this.#listedAt = listing.revision;
     const attrs = this.#o.attrs();
     const config = this.#o.config;
     const ttl = this.#o.ttlSeconds;
@@ -377,13 +383,18 @@ export class LeaseManager {
     let outage = false;
     while (!signal.aborted) {
       try {
-        const listing = await this.#o.registry.listLeases();
-        this.#resetSnapshot(listing);
+        let revision = this.#listedAt;
+        this.#listedAt = undefined;
+        if (revision === undefined) {
+          const listing = await this.#o.registry.listLeases();
+          this.#resetSnapshot(listing);
+          revision = listing.revision;
+        }
         if (outage) this.#log.info("etcd is reachable again; lease snapshot resynchronised");
         outage = false;
         backoff.reset();
         await this.#recoverOwnLease(signal);
-        for await (const batch of this.#o.registry.watchLeases(listing.revision + 1n, signal)) {
+        for await (const batch of this.#o.registry.watchLeases(revision + 1n, signal)) {
           this.#reportMalformed(batch.malformed);
           this.#applyEvents(batch.events);
           if (this.#ownKeyState() !== "ours") await this.#recoverOwnLease(signal);
