@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { agentV8FlagsArg } from "../agent/v8_flags.ts";
 import { UserError } from "../cli/errors.ts";
 import { decodeLeaseAttrs, parseLeaseKey } from "../agent/subnet/lease_codec.ts";
 import type { LeaseAttrs, LeaseSubnets } from "../agent/subnet/lease.ts";
@@ -243,6 +244,7 @@ export class Cluster implements AsyncDisposable {
       "--allow-all",
       "--unstable-net",
       "--no-check",
+      agentV8FlagsArg(),
       decodeURIComponent(MOD.pathname),
       "agent",
       ...flags,

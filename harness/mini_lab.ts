@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { agentV8FlagsArg } from "../agent/v8_flags.ts";
 import { type Etcd, startEtcd } from "./etcd.ts";
 import { addBridge, addVeth, Netns, setMaster } from "./netns.ts";
 import type { Process } from "./process.ts";
@@ -126,6 +127,7 @@ export async function startMiniLab(options: MiniLabOptions): Promise<MiniLab> {
           "--quiet",
           "--allow-all",
           "--unstable-net",
+          agentV8FlagsArg(),
           MOD.pathname,
           "agent",
           `--etcd-endpoints=${etcd!.endpoint}`,
