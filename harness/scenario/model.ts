@@ -129,8 +129,15 @@ export interface Expect {
   readonly kernel?: "desired";
   /** fault delete: the deleted entry is back within this time. */
   readonly restoredWithinMs?: number;
-  /** fault: the background probe's loss from the fault until recovery. */
+  /**
+   * fault: the background probe's loss from the fault until recovery, by send time; lost = no answer, an
+   * ICMP error, or an answer later than {@linkcode lateAfterMs}.
+   */
   readonly probeLoss?: PercentBound;
+  /** fault: the longest time without a timely probe answer, from the fault until recovery, at most this. */
+  readonly maxOutageMs?: number;
+  /** fault: a probe answer slower than this counts as lost (default 1 s). */
+  readonly lateAfterMs?: number;
   /** agent restart: the VTEP MAC published in the lease is unchanged. */
   readonly sameVtepMac?: boolean;
   /** lease-delete / agent stop: the node's entries are gone from every peer's kernel within this time. */

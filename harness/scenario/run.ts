@@ -20,7 +20,13 @@ import {
   reachFromRouteGet,
   type StateDiff,
 } from "../checks/kernel_state.ts";
-import { lossIn, parsePingLog, type ProbeSample, recoveredAt, withinBound } from "../checks/probe_log.ts";
+import {
+  parsePingLog,
+  type ProbeSample,
+  probeWindow,
+  recoveredAt,
+  withinBound,
+} from "../checks/probe_log.ts";
 import { formatSpread, inBand, percentile, round, spread } from "../checks/stats.ts";
 import { formatCidr, formatIp, parseCidr } from "../../agent/ip.ts";
 import {
@@ -85,6 +91,8 @@ interface Outcome {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The background probe's ping interval. */
+const PROBE_INTERVAL_MS = 20;
 
 /** Runs an attempt until it stops throwing `Failed` or the time is up. */
 async function retry(
@@ -751,7 +759,7 @@ export class ScenarioRunner {
       "-O",
       "-n",
       "-i",
-      "0.02",
+      String(PROBE_INTERVAL_MS / 1000),
       "-W",
       "1",
       b.ip,
@@ -760,7 +768,7 @@ export class ScenarioRunner {
   }
 
   async #samples(file: string): Promise<ProbeSample[]> {
-    return parsePingLog(await Deno.readTextFile(file).catch(() => ""));
+    return parsePingLog(await Deno.readTextFile(file).catch(() => ""), PROBE_INTERVAL_MS);
   }
 
   /** The subnet, PublicIP and VtepMAC of a node's lease. */
@@ -929,7 +937,9 @@ export class ScenarioRunner {
     const artifacts: string[] = [];
     const fail = (msg: string, more: string[] = []) =>
       new Failed(msg, [...details, ...more], { timeline, metrics, artifacts });
-    const wantsProbe = e.recoversWithinMs !== undefined || e.probeLoss !== undefined;
+    const wantsProbe = e.recoversWithinMs !== undefined || e.probeLoss !== undefined ||
+      e.maxOutageMs !== undefined;
+    const judgement = e.lateAfterMs === undefined ? {} : { lateMs: e.lateAfterMs };
     const pair = wantsProbe ? this.#probePair(f) : undefined;
     const node = "node" in f && f.kind !== "link" && f.kind !== "link-mtu" && f.kind !== "netem"
       ? f.node
@@ -938,7 +948,7 @@ export class ScenarioRunner {
     const probe = pair ? await this.#startProbe(step, pair) : undefined;
     if (probe) {
       artifacts.push(probe.file);
-      mark(`probe ${pair![0].id} -> ${pair![1].id} every 20 ms`);
+      mark(`probe ${pair![0].id} -> ${pair![1].id} every ${PROBE_INTERVAL_MS} ms`);
       await sleep(400); // a baseline before the fault
     }
     let messages: string[] = [];
@@ -1044,22 +1054,29 @@ export class ScenarioRunner {
         let recovered: number | undefined;
         while (Date.now() < endAt + limit + 1000) {
           samples = await this.#samples(probe.file);
-          recovered = recoveredAt(samples, endAt - 100);
+          recovered = recoveredAt(samples, endAt - 100, 5, judgement);
           if (recovered !== undefined) break;
           await sleep(100);
         }
         // A path that never broke "recovers" with its first probe after the fault: count from the fault's end.
         const recoveryMs = recovered === undefined ? undefined : Math.max(0, Math.round(recovered - endAt));
-        const loss = lossIn(samples, injectedAt, recovered ?? Date.now());
+        const loss = probeWindow(samples, injectedAt, recovered ?? Date.now(), judgement);
         metrics["probeSent"] = loss.sent;
         metrics["probeLost"] = loss.lost;
+        metrics["probeLate"] = loss.late;
+        metrics["probeErrors"] = loss.errors;
         metrics["probeLossPct"] = loss.lossPct;
+        metrics["probeOutageMs"] = loss.outageMs;
+        metrics["probeMaxRttMs"] = loss.maxRttMs;
         if (recoveryMs !== undefined) metrics["recoveryMs"] = recoveryMs;
-        const lossMs = samples.filter((s) => !s.ok && s.t >= injectedAt).length * 20;
+        const lostHow = [
+          loss.late ? `${loss.late} answered later than ${e.lateAfterMs ?? 1000} ms` : "",
+          loss.errors ? `${loss.errors} ICMP errors` : "",
+        ].filter(Boolean).join(", ");
         details.push(
-          `probe ${pair![0].id} -> ${
-            pair![1].id
-          }: ${loss.lost} of ${loss.sent} lost (${loss.lossPct}%) from the fault to recovery, ~${lossMs} ms without answers; ${
+          `probe ${pair![0].id} -> ${pair![1].id}: ${loss.lost} of ${loss.sent} lost (${loss.lossPct}%${
+            lostHow ? `; ${lostHow}` : ""
+          }) from the fault to recovery, longest outage ${loss.outageMs} ms, max RTT ${loss.maxRttMs} ms; ${
             recoveryMs === undefined
               ? "not recovered"
               : `answers steadily ${recoveryMs} ms after the fault${
@@ -1087,6 +1104,14 @@ export class ScenarioRunner {
           throw fail(`probe loss ${loss.lossPct}% is not ${e.probeLoss.op} ${e.probeLoss.pct}%`);
         }
         if (e.probeLoss) messages.push(`probe loss ${loss.lossPct}% (${e.probeLoss.op} ${e.probeLoss.pct}%)`);
+        if (e.maxOutageMs !== undefined && loss.outageMs > e.maxOutageMs) {
+          throw fail(
+            `the probe saw an outage of ${loss.outageMs} ms, longer than max-outage ${e.maxOutageMs} ms`,
+          );
+        }
+        if (e.maxOutageMs !== undefined) {
+          messages.push(`longest outage ${loss.outageMs} ms (<= ${e.maxOutageMs} ms)`);
+        }
       } else if (e.recoversWithinMs !== undefined) {
         const ms = await this.#probe(node, e.recoversWithinMs).catch((error) => {
           throw fail((error as Error).message);

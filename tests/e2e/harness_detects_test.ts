@@ -1,0 +1,73 @@
+/**
+ * The harness's verdicts fail on broken labs. Each case is a real fault on a running vxlan lab (netns runtime)
+ * whose expectation a working check must reject; a control step beside them passes, so the failures come from
+ * the checks and not from a broken lab. Every case asserts what the failure says.
+ */
+import { match, ok as assert } from "node:assert/strict";
+import { runTopology } from "./_run.ts";
+
+/** The `<testcase>` of a step in the JUnit report, by the step's name. */
+function testcase(junit: string, name: string): string {
+  const start = junit.search(new RegExp(`name="\\d+\\. ${name}"`));
+  assert(start >= 0, `no testcase "${name}" in\n${junit}`);
+  const end = junit.indexOf("</testcase>", start);
+  return junit.slice(start, end < 0 ? undefined : end).replaceAll("&lt;", "<").replaceAll("&gt;", ">")
+    .replaceAll("&amp;", "&");
+}
+
+const SCENARIO = `
+description: broken labs that the fault checks must report
+network: { Network: 10.244.0.0/16, Backend: { Type: vxlan } }
+pods: { per-node: 1 }
+steps:
+  - wait: agents-ready
+    timeout: 60s
+    critical: true
+  - name: outage longer than allowed
+    fault: { link: n1:eth1, set: down, for: 2s }
+    expect: { max-outage: 500ms, recovers-within: 5s }
+  - name: loss where none is allowed
+    fault: { link: n1:eth1, loss: 30%, for: 3s }
+    expect: { probe-loss: "0%", recovers-within: 5s }
+  - name: a loss fault that drops nothing
+    fault: { link: n1:eth1, loss: 0%, for: 2s }
+    expect: { probe-loss: ">= 10%" }
+  - name: control, a 1 s outage within bounds
+    fault: { link: n1:eth1, set: down, for: 1s }
+    expect: { max-outage: 5s, recovers-within: 5s }
+`;
+
+Deno.test({
+  name: "e2e: fault checks fail on a lab that is really broken (outage, loss, a fault that does nothing)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const file = await Deno.makeTempFile({ suffix: ".scenario.yml" });
+    try {
+      await Deno.writeTextFile(file, SCENARIO);
+      const r = await runTopology("vxlan-same-subnet", ["--scenario", file]);
+      assert(r.code === 1, `the run must fail (exit 1), got ${r.code}\n${r.out}`);
+
+      const outage = testcase(r.junit, "outage longer than allowed");
+      match(outage, /<failure/);
+      match(outage, /the probe saw an outage of (\d+) ms, longer than max-outage 500 ms/);
+      const ms = Number(/outage of (\d+) ms/.exec(outage)![1]);
+      assert(ms >= 1500, `a 2 s link-down measured as a ${ms} ms outage`);
+
+      const loss = testcase(r.junit, "loss where none is allowed");
+      match(loss, /<failure/);
+      match(loss, /probe loss [\d.]+% is not <= 0%/);
+
+      const nothing = testcase(r.junit, "a loss fault that drops nothing");
+      match(nothing, /<failure/);
+      match(nothing, /probe loss 0% is not >= 10%/);
+
+      const control = testcase(r.junit, "control, a 1 s outage within bounds");
+      assert(!control.includes("<failure"), control);
+      const measured = Number(/longest outage (\d+) ms/.exec(r.out)?.[1] ?? NaN);
+      assert(measured >= 800, `the control's 1 s link-down measured as a ${measured} ms outage\n${r.out}`);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+});
