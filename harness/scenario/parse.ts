@@ -77,6 +77,20 @@ class Reader {
     return o;
   }
 
+  /**
+   * Rejects keys of `o` that the form it turned out to be does not use (a fault's kind, an action), so a key
+   * that would be silently ignored is an error naming the keys that apply there.
+   */
+  only(o: Obj, path: Path, allowed: readonly string[], what: string): boolean {
+    let ok = true;
+    for (const k of Object.keys(o)) {
+      if (allowed.includes(k)) continue;
+      ok = false;
+      this.fail([...path, k], `"${k}" does not apply to ${what}; allowed there: ${allowed.join(", ")}`, true);
+    }
+    return ok;
+  }
+
   int(v: unknown, path: Path, min = 0): number | undefined {
     if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
       return this.fail(path, `must be a whole number ≥ ${min}`);
@@ -192,6 +206,51 @@ export function parseRatioBand(v: unknown): RatioBand | undefined {
   return m[1] === ">=" ? { min: Number(m[2]) } : { max: Number(m[2]) };
 }
 
+/** Expectations the background probe answers; every fault kind takes them. */
+const PROBE_EXPECT = ["recovers-within", "probe-loss", "max-outage", "late-after"] as const;
+
+/**
+ * The expectations each fault kind honours. Keyed by every kind, so a new kind does not compile until it says
+ * what it checks.
+ */
+const FAULT_EXPECT: Readonly<Record<Fault["kind"], readonly string[]>> = {
+  link: PROBE_EXPECT,
+  "link-mtu": PROBE_EXPECT,
+  netem: PROBE_EXPECT,
+  delete: [...PROBE_EXPECT, "restored-within"],
+  agent: [...PROBE_EXPECT, "same-subnet", "same-vtep-mac", "gone-from-peers-within"],
+  etcd: PROBE_EXPECT,
+  "lease-delete": [...PROBE_EXPECT, "gone-from-peers-within"],
+};
+
+/** The expectation keys a fault takes; an agent's subnet and MAC can be compared only when it comes back. */
+export function faultExpectKeys(f: Fault): readonly string[] {
+  if (f.kind !== "agent") return FAULT_EXPECT[f.kind];
+  const comesBack = f.action === "restart" || f.restartAfterMs !== undefined || f.forMs !== undefined;
+  return FAULT_EXPECT.agent.filter((k) =>
+    comesBack ? k !== "gone-from-peers-within" : k !== "same-subnet" && k !== "same-vtep-mac"
+  );
+}
+
+function describeFaultKind(f: Fault): string {
+  switch (f.kind) {
+    case "link":
+      return `a link set ${f.set}`;
+    case "link-mtu":
+      return "a link MTU change";
+    case "netem":
+      return "a link impairment";
+    case "delete":
+      return `deleting a ${f.what}`;
+    case "agent":
+      return `agent action ${f.action}${f.restartAfterMs !== undefined ? " with restart-after" : ""}`;
+    case "etcd":
+      return `etcd ${f.action}`;
+    case "lease-delete":
+      return "a lease deletion";
+  }
+}
+
 function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
   const o = r.obj(v, path, [
     "link",
@@ -219,6 +278,9 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     if (!(DELETABLE as readonly string[]).includes(what)) {
       return r.fail([...path, "delete"], `must be one of ${DELETABLE.join(", ")}`);
     }
+    const keys = what === "vxlan-device" ? ["delete", "node"] : ["delete", "node", "peer"];
+    // Nothing is reverted after a deletion (the agent must restore it), so a window means nothing here.
+    if (!r.only(o, path, keys, `deleting a ${what}`)) return undefined;
     const node = r.node(o["node"], [...path, "node"], "node");
     let peer: string | undefined;
     if (what !== "vxlan-device") {
@@ -233,19 +295,32 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
   if ("link" in o) {
     const l = r.link(o["link"], [...path, "link"]);
     if (!l) return undefined;
-    if (o["set"] === "down" || o["set"] === "up") return { kind: "link", ...l, set: o["set"], ...win };
+    if (o["set"] !== undefined) {
+      if (!r.only(o, path, ["link", "set", "for"], "a link set down/up")) return undefined;
+      if (o["set"] === "down" || o["set"] === "up") return { kind: "link", ...l, set: o["set"], ...win };
+      return r.fail([...path, "set"], "must be down or up");
+    }
     if (o["mtu"] !== undefined) {
+      if (!r.only(o, path, ["link", "mtu", "for"], "a link MTU change")) return undefined;
       const mtu = r.int(o["mtu"], [...path, "mtu"], 68);
       return mtu === undefined ? undefined : { kind: "link-mtu", ...l, mtu, ...win };
     }
     if (o["loss"] !== undefined || o["rate"] !== undefined) {
+      if (!r.only(o, path, ["link", "loss", "rate", "for"], "a link loss/rate impairment")) return undefined;
       o["netem"] = {
         ...(o["loss"] !== undefined ? { loss: o["loss"] } : {}),
         ...(o["rate"] !== undefined ? { rate: o["rate"] } : {}),
       };
     }
     if (o["netem"] !== undefined) {
-      if (o["netem"] === "reset") return { kind: "netem", ...l, reset: true };
+      if (o["netem"] === "reset") {
+        return r.only(o, path, ["link", "netem"], "netem: reset")
+          ? { kind: "netem", ...l, reset: true }
+          : undefined;
+      }
+      if (!("loss" in o || "rate" in o) && !r.only(o, path, ["link", "netem", "for"], "a netem impairment")) {
+        return undefined;
+      }
       const n = r.obj(o["netem"], [...path, "netem"], ["delay", "jitter", "loss", "rate"]);
       if (!n) return undefined;
       const delayMs = n["delay"] === undefined
@@ -292,6 +367,16 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     if (!["kill", "stop", "start", "restart"].includes(action)) {
       return r.fail([...path, "action"], `must be kill, stop, start or restart`);
     }
+    const keys = {
+      kill: ["agent", "action", "signal", "restart-after", "for"],
+      stop: ["agent", "action", "restart-after", "for"],
+      start: ["agent", "action", "for"],
+      restart: ["agent", "action"],
+    }[action as "kill"];
+    if (!r.only(o, path, keys, `agent action ${action}`)) return undefined;
+    if (o["restart-after"] !== undefined && o["for"] !== undefined) {
+      return r.fail(path, `restart-after and for both bring the agent back; give one of them`);
+    }
     const signal = `SIG${String(o["signal"] ?? (action === "kill" ? "KILL" : "TERM")).replace(/^SIG/, "")}`;
     const restartAfterMs = o["restart-after"] === undefined
       ? undefined
@@ -310,10 +395,12 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     if (o["etcd"] !== "stop" && o["etcd"] !== "start") {
       return r.fail([...path, "etcd"], "must be stop or start");
     }
+    if (!r.only(o, path, ["etcd", "for"], `etcd ${o["etcd"]}`)) return undefined;
     return { kind: "etcd", action: o["etcd"], ...win };
   }
   if ("lease" in o) {
     if (o["lease"] !== "delete") return r.fail([...path, "lease"], "must be delete");
+    if (!r.only(o, path, ["lease", "node"], "a lease deletion")) return undefined;
     const node = r.node(o["node"], [...path, "node"], "node");
     return node ? { kind: "lease-delete", node } : undefined;
   }
@@ -339,6 +426,8 @@ function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | 
       "same-vtep-mac",
       "restored-within",
       "probe-loss",
+      "max-outage",
+      "late-after",
       "gone-from-peers-within",
     ],
     throughput: ["ratio"],
@@ -392,6 +481,12 @@ function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | 
     const b = parsePercentBound(o["probe-loss"]);
     if (!b) r.fail([...path, "probe-loss"], `must be a bound like "<= 5%"`);
     else out["probeLoss"] = b;
+  }
+  if (o["max-outage"] !== undefined) {
+    out["maxOutageMs"] = r.duration(o["max-outage"], [...path, "max-outage"]);
+  }
+  if (o["late-after"] !== undefined) {
+    out["lateAfterMs"] = r.duration(o["late-after"], [...path, "late-after"]);
   }
   if (o["ratio"] !== undefined) {
     const b = parseRatioBand(o["ratio"]);
@@ -573,6 +668,10 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
       }
     }
     const expect = parseExpect(r, kind, o["expect"], [...path, "expect"]);
+    if (action?.kind === "fault" && expect && typeof o["expect"] === "object" && o["expect"] !== null) {
+      const f = action.fault;
+      r.only(o["expect"] as Obj, [...path, "expect"], faultExpectKeys(f), describeFaultKind(f));
+    }
     const timeoutMs = o["timeout"] === undefined
       ? defaultTimeout
       : r.duration(o["timeout"], [...path, "timeout"]);

@@ -158,3 +158,52 @@ Deno.test("mirror steps and the same-form lease expectation", () => {
     assert(error instanceof InputError, `mirror: ${bad} is refused`);
   }
 });
+
+Deno.test("keys that a fault kind would ignore are errors with line and what applies there", () => {
+  const scenario = (step: string) => `network: {Network: 10.244.0.0/16}\nsteps:\n${step}`;
+  const cases: [string, RegExp][] = [
+    [
+      "  - fault: {link: n1:eth1, set: down, for: 1s}\n    expect: {restored-within: 2s}\n",
+      /s\.yml:4:\d+.*"restored-within" does not apply to a link set down; allowed there: recovers-within, probe-loss, max-outage, late-after/,
+    ],
+    [
+      "  - fault: {agent: n1, action: stop, signal: KILL}\n",
+      /s\.yml:3:\d+.*"signal" does not apply to agent action stop; allowed there: agent, action, restart-after, for/,
+    ],
+    [
+      "  - fault: {lease: delete, node: n1, for: 2s}\n",
+      /"for" does not apply to a lease deletion; allowed there: lease, node/,
+    ],
+    [
+      "  - fault: {link: n1:eth1, set: down, loss: 10%}\n",
+      /"loss" does not apply to a link set down\/up; allowed there: link, set, for/,
+    ],
+    [
+      "  - fault: {delete: vxlan-device, node: n1, peer: n2}\n",
+      /"peer" does not apply to deleting a vxlan-device; allowed there: delete, node/,
+    ],
+    ["  - fault: {delete: route, node: n1, peer: n2, for: 1s}\n", /"for" does not apply to deleting a route/],
+    [
+      "  - fault: {agent: n1, action: kill}\n    expect: {same-subnet: true}\n",
+      /"same-subnet" does not apply to agent action kill; allowed there: .*gone-from-peers-within/,
+    ],
+    [
+      "  - fault: {agent: n1, action: kill, restart-after: 1s, for: 2s}\n",
+      /restart-after and for both bring the agent back/,
+    ],
+    ["  - fault: {etcd: stop, node: n1}\n", /"node" does not apply to etcd stop; allowed there: etcd, for/],
+  ];
+  for (const [step, want] of cases) {
+    const msg = errorOf(scenario(step));
+    assert(want.test(msg), `${step.trim()}\n  gave: ${msg}`);
+  }
+  // The keys that do apply still parse.
+  const ok = parseScenario(
+    "s.yml",
+    scenario(
+      "  - fault: {agent: n1, action: kill, restart-after: 1s}\n    expect: {same-subnet: true, max-outage: 2s, late-after: 300ms}\n",
+    ),
+    topo,
+  );
+  assertEquals(ok.steps[0]!.expect, { sameSubnet: true, maxOutageMs: 2000, lateAfterMs: 300 });
+});
