@@ -9,7 +9,7 @@ import { UsageError, UserError } from "../cli/errors.ts";
 import { eprintln, println } from "../cli/output.ts";
 import { describePlan, downLab, loadLab, renameLab, runLab, type RunLabResult, upLab } from "./lab.ts";
 import { run } from "./process.ts";
-import { consoleProgress, junitXml, summaryTable } from "./report/mod.ts";
+import { consoleProgress, type JunitRun, junitXml, summaryTable } from "./report/mod.ts";
 import { htmlReport } from "./report/html.ts";
 import {
   readResults,
@@ -252,6 +252,7 @@ export async function testMain(args: string[]): Promise<number> {
   }
   needRoot();
   const runs: StoredRun[] = [];
+  const junitRuns: JunitRun[] = [];
   let last: RunLabResult | undefined;
   for (let i = 1; i <= repeat; i++) {
     if (repeat > 1) println(`--- run ${i} of ${repeat}`);
@@ -273,6 +274,7 @@ export async function testMain(args: string[]): Promise<number> {
       timings: last.timings,
       steps: storeSteps(last.results, last.labDir),
     });
+    junitRuns.push({ results: last.results, totalMs: last.timings["totalMs"] ?? 0 });
     println("");
     println(summaryTable(last.results));
   }
@@ -296,7 +298,7 @@ export async function testMain(args: string[]): Promise<number> {
   println(`lab directory (logs, pcaps, probes, results.json): ${r.labDir}`);
   println(`HTML report: ${html}`);
   if (values.junit) {
-    await Deno.writeTextFile(values.junit, junitXml(r.topo.name, r.results, r.timings["totalMs"] ?? 0));
+    await Deno.writeTextFile(values.junit, junitXml(r.topo.name, junitRuns));
     println(`JUnit report: ${values.junit}`);
   }
   return runs.every((x) => x.ok) ? 0 : 1;

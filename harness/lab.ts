@@ -113,6 +113,14 @@ export interface RunLabResult {
   readonly timings: Readonly<Record<string, number>>;
 }
 
+/**
+ * Whether a run passed: no step failed. Skipped steps do not count against it: those `--rerun-failed` left out
+ * passed before, and those skipped after a critical failure come with that failure.
+ */
+export function passed(results: readonly StepResult[]): boolean {
+  return results.every((r) => r.status !== "fail");
+}
+
 /** Runs a topology's scenario end to end. Everything created is removed before it returns (or on a signal). */
 export async function runLab(topologyPath: string, options: RunLabOptions): Promise<RunLabResult> {
   const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name);
@@ -164,7 +172,7 @@ export async function runLab(topologyPath: string, options: RunLabOptions): Prom
     const results = await new ScenarioRunner(cluster, scenario, only ? (s) => only.has(s.index) : undefined)
       .run(options.progress);
     timings["totalMs"] = Math.round(performance.now() - started);
-    return { topo, scenario, labDir, results, ok: results.every((r) => r.status === "pass"), timings };
+    return { topo, scenario, labDir, results, ok: passed(results), timings };
   } finally {
     await cleanup();
     Deno.removeSignalListener("SIGINT", onSignal);

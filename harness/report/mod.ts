@@ -4,6 +4,6 @@
  *
  * @module
  */
-export { consoleProgress, junitXml, summaryTable } from "./report.ts";
+export { consoleProgress, type JunitRun, junitXml, summaryTable } from "./report.ts";
 export { htmlReport } from "./html.ts";
 export * from "./results.ts";

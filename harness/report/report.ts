@@ -65,49 +65,62 @@ function esc(s: string): string {
   );
 }
 
+/** One run of a scenario, as the JUnit report needs it. */
+export interface JunitRun {
+  readonly results: readonly StepResult[];
+  readonly totalMs: number;
+}
+
 /**
- * JUnit XML: one testsuite per scenario, one testcase per step, attempts and metrics as properties, pcaps as
- * `[[ATTACHMENT|path]]` lines (the Jenkins convention).
+ * JUnit XML of one or more runs (`--repeat`): one `<testsuite>` per run, named after the lab (and the run when
+ * there are several), so a CI dashboard shows every run and not only the last; one testcase per step, attempts
+ * and metrics as properties, pcaps as `[[ATTACHMENT|path]]` lines (the Jenkins convention).
  */
-export function junitXml(suite: string, results: readonly StepResult[], totalMs: number): string {
-  const failures = results.filter((r) => r.status === "fail").length;
-  const skipped = results.filter((r) => r.status === "skipped").length;
-  const cases = results.map((r) => {
-    const props = [
-      `<property name="attempts" value="${r.attempts}"/>`,
-      ...(r.step.line !== undefined ? [`<property name="line" value="${r.step.line}"/>`] : []),
-      ...Object.entries(r.metrics).map(([k, v]) => `<property name="${esc(k)}" value="${v}"/>`),
-    ].join("");
-    const body = r.status === "fail"
-      ? `<failure message="${esc(r.message)}">${esc([r.message, ...r.details].join("\n"))}</failure>`
-      : r.status === "skipped"
-      ? `<skipped message="${esc(r.message)}"/>`
-      : "";
-    const t0 = r.timeline[0]?.t ?? 0;
-    const out = [
-      ...r.details,
-      ...r.timeline.map((e) => `timeline +${e.t - t0} ms: ${e.what}`),
-      ...r.artifacts.map((a) => `[[ATTACHMENT|${a}]]`),
-    ].join("\n");
-    return `    <testcase classname="${esc(suite)}" name="${esc(`${r.step.index}. ${r.step.name}`)}" time="${
-      (r.durationMs / 1000).toFixed(3)
-    }"><properties>${props}</properties>${body}${
-      out ? `<system-out>${esc(out)}</system-out>` : ""
-    }</testcase>`;
+export function junitXml(suite: string, runs: readonly JunitRun[]): string {
+  const count = (results: readonly StepResult[], status: StepResult["status"]) =>
+    results.filter((r) => r.status === status).length;
+  const all = runs.flatMap((r) => r.results);
+  const totalMs = runs.reduce((sum, r) => sum + r.totalMs, 0);
+  const suites = runs.flatMap((run, i) => {
+    const name = runs.length > 1 ? `${suite} (run ${i + 1} of ${runs.length})` : suite;
+    const attrs = `tests="${run.results.length}" failures="${count(run.results, "fail")}" skipped="${
+      count(run.results, "skipped")
+    }" time="${(run.totalMs / 1000).toFixed(3)}"`;
+    return [
+      `  <testsuite name="${esc(name)}" ${attrs}>`,
+      ...run.results.map((r) => testcase(name, r)),
+      `  </testsuite>`,
+    ];
   });
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites tests="${results.length}" failures="${failures}" skipped="${skipped}" time="${
-      (totalMs / 1000).toFixed(3)
-    }">`,
-    `  <testsuite name="${
-      esc(suite)
-    }" tests="${results.length}" failures="${failures}" skipped="${skipped}" time="${
-      (totalMs / 1000).toFixed(3)
-    }">`,
-    ...cases,
-    `  </testsuite>`,
+    `<testsuites tests="${all.length}" failures="${count(all, "fail")}" skipped="${
+      count(all, "skipped")
+    }" time="${(totalMs / 1000).toFixed(3)}">`,
+    ...suites,
     `</testsuites>`,
     "",
   ].join("\n");
+}
+
+function testcase(suite: string, r: StepResult): string {
+  const props = [
+    `<property name="attempts" value="${r.attempts}"/>`,
+    ...(r.step.line !== undefined ? [`<property name="line" value="${r.step.line}"/>`] : []),
+    ...Object.entries(r.metrics).map(([k, v]) => `<property name="${esc(k)}" value="${v}"/>`),
+  ].join("");
+  const body = r.status === "fail"
+    ? `<failure message="${esc(r.message)}">${esc([r.message, ...r.details].join("\n"))}</failure>`
+    : r.status === "skipped"
+    ? `<skipped message="${esc(r.message)}"/>`
+    : "";
+  const t0 = r.timeline[0]?.t ?? 0;
+  const out = [
+    ...r.details,
+    ...r.timeline.map((e) => `timeline +${e.t - t0} ms: ${e.what}`),
+    ...r.artifacts.map((a) => `[[ATTACHMENT|${a}]]`),
+  ].join("\n");
+  return `    <testcase classname="${esc(suite)}" name="${esc(`${r.step.index}. ${r.step.name}`)}" time="${
+    (r.durationMs / 1000).toFixed(3)
+  }"><properties>${props}</properties>${body}${out ? `<system-out>${esc(out)}</system-out>` : ""}</testcase>`;
 }

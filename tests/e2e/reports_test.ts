@@ -40,8 +40,13 @@ Deno.test({
         ].join("\n"),
       );
       const args = ["test", "-t", `${dir}/x.clab.yml`, "--name", lab, "--lab-dir", dir];
-      const r = await flannelLab([...args, "--repeat", "2"]);
+      const r = await flannelLab([...args, "--repeat", "2", "--junit", `${dir}/junit.xml`]);
       assert(r.code === 1, r.stdout + r.stderr);
+      // JUnit keeps every run, one testsuite each.
+      const junit = await Deno.readTextFile(`${dir}/junit.xml`);
+      assert(junit.includes(`<testsuite name="${lab} (run 1 of 2)"`), junit);
+      assert(junit.includes(`<testsuite name="${lab} (run 2 of 2)"`), junit);
+      assert(/<testsuites tests="6" failures="2"/.test(junit), junit.slice(0, 300));
       assert(r.stdout.includes("0 of 2 runs passed"), r.stdout);
       assert(
         r.stdout.includes("step 3 a wrong expectation (the pods can reach each other): 0/2 passed"),
@@ -56,6 +61,17 @@ Deno.test({
       assert(again.code === 1, again.stdout + again.stderr);
       assert(again.stdout.includes("Rerunning steps 1, 3"), again.stdout);
       assert(/\[SKIP\] \[2\] .*passed in the previous run/.test(again.stdout), again.stdout);
+
+      // The expectation fixed: rerunning the failed step passes, and the skipped step does not fail the run.
+      const scenario = await Deno.readTextFile(`${dir}/x.scenario.yml`);
+      await Deno.writeTextFile(
+        `${dir}/x.scenario.yml`,
+        scenario.replace("expect: failure", "expect: success"),
+      );
+      const fixed = await flannelLab([...args, "--rerun-failed"]);
+      assert(fixed.code === 0, `a rerun whose steps all pass exits 0\n${fixed.stdout}${fixed.stderr}`);
+      assert(fixed.stdout.includes("Rerunning steps 1, 3"), fixed.stdout);
+      assert(/\[SKIP\] \[2\] .*passed in the previous run/.test(fixed.stdout), fixed.stdout);
       assert((await ownedNamespaces()).filter((o) => o.lab === lab).length === 0);
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
