@@ -220,72 +220,132 @@ export function parseAttrs(buf: Uint8Array): Attr[] {
  * ```
  */
 export class Attrs {
-  readonly #map = new Map<number, Uint8Array>();
-  /** The attributes in order. */
-  readonly list: readonly Attr[];
+  readonly #buf: Uint8Array;
+  readonly #view: DataView;
+  /**
+   * Where each attribute sits, flat: type, value offset, value length, flags (bit 0: nested), in order. Decoding
+   * a dump of 30,000 entries builds one of these per message, so it holds numbers only: no subarray, Map or
+   * DataView per attribute until a getter asks for bytes.
+   */
+  readonly #index: number[] = [];
 
   /** @param buf encoded attributes */
   constructor(buf: Uint8Array) {
-    this.list = parseAttrs(buf);
-    for (const a of this.list) this.#map.set(a.type, a.value);
+    this.#buf = buf;
+    const v = view(buf);
+    this.#view = v;
+    let off = 0;
+    while (off + 4 <= buf.length) {
+      const len = v.getUint16(off, true);
+      const rawType = v.getUint16(off + 2, true);
+      if (len < 4 || len > buf.length - off) {
+        throw new NetlinkCodecError(
+          `Cannot decode attribute at offset ${off}: nla_len ${len} outside 4..${buf.length - off}`,
+        );
+      }
+      this.#index.push(rawType & NLA_TYPE_MASK, off + 4, len - 4, (rawType & NLA_F_NESTED) !== 0 ? 1 : 0);
+      off += RTA_ALIGN(len);
+    }
+    // Fewer than 4 trailing bytes can only be padding; anything else is a truncated attribute.
+    for (let i = off; i < buf.length; i++) {
+      if (buf[i] !== 0) {
+        throw new NetlinkCodecError(
+          `Cannot decode attribute at offset ${off}: ${buf.length - off} trailing bytes`,
+        );
+      }
+    }
+  }
+
+  /** The slot of the last attribute of a type (the last of a repeated type wins), or -1. */
+  #find(type: number): number {
+    const index = this.#index;
+    for (let i = index.length - 4; i >= 0; i -= 4) if (index[i] === type) return i;
+    return -1;
+  }
+
+  /** The attributes in order (repeated types kept). */
+  get list(): readonly Attr[] {
+    const out: Attr[] = [];
+    const index = this.#index;
+    for (let i = 0; i < index.length; i += 4) {
+      const start = index[i + 1]!;
+      out.push({
+        type: index[i]!,
+        nested: index[i + 3] === 1,
+        value: this.#buf.subarray(start, start + index[i + 2]!),
+      });
+    }
+    return out;
   }
 
   /** Whether the attribute is present. */
   has(type: number): boolean {
-    return this.#map.has(type);
+    return this.#find(type) >= 0;
   }
 
   /** The raw value. */
   bytes(type: number): Uint8Array | undefined {
-    return this.#map.get(type);
+    const i = this.#find(type);
+    if (i < 0) return undefined;
+    const start = this.#index[i + 1]!;
+    return this.#buf.subarray(start, start + this.#index[i + 2]!);
   }
 
-  #fixed(type: number, n: number): DataView | undefined {
-    const b = this.#map.get(type);
-    if (b === undefined) return undefined;
-    need(`attribute ${type}`, b, n);
-    return view(b);
+  /** The offset of a fixed-size value of at least `n` bytes, or -1 when absent. */
+  #fixed(type: number, n: number): number {
+    const i = this.#find(type);
+    if (i < 0) return -1;
+    const len = this.#index[i + 2]!;
+    if (len < n) throw new NetlinkCodecError(`Cannot decode attribute ${type}: need ${n} bytes, have ${len}`);
+    return this.#index[i + 1]!;
   }
 
   /** A u8 value. */
   u8(type: number): number | undefined {
-    return this.#fixed(type, 1)?.getUint8(0);
+    const at = this.#fixed(type, 1);
+    return at < 0 ? undefined : this.#view.getUint8(at);
   }
 
   /** A host-order u16 value. */
   u16(type: number): number | undefined {
-    return this.#fixed(type, 2)?.getUint16(0, true);
+    const at = this.#fixed(type, 2);
+    return at < 0 ? undefined : this.#view.getUint16(at, true);
   }
 
   /** A big-endian (network order) u16 value, e.g. `IFLA_VXLAN_PORT`. */
   u16be(type: number): number | undefined {
-    return this.#fixed(type, 2)?.getUint16(0, false);
+    const at = this.#fixed(type, 2);
+    return at < 0 ? undefined : this.#view.getUint16(at, false);
   }
 
   /** A host-order u32 value. */
   u32(type: number): number | undefined {
-    return this.#fixed(type, 4)?.getUint32(0, true);
+    const at = this.#fixed(type, 4);
+    return at < 0 ? undefined : this.#view.getUint32(at, true);
   }
 
   /** A host-order i32 value. */
   i32(type: number): number | undefined {
-    return this.#fixed(type, 4)?.getInt32(0, true);
+    const at = this.#fixed(type, 4);
+    return at < 0 ? undefined : this.#view.getInt32(at, true);
   }
 
   /** A NUL-terminated (or not) string. */
   str(type: number): string | undefined {
-    const b = this.#map.get(type);
+    const b = this.bytes(type);
     if (b === undefined) return undefined;
     const nul = b.indexOf(0);
-    return new TextDecoder().decode(nul < 0 ? b : b.subarray(0, nul));
+    return DECODER.decode(nul < 0 ? b : b.subarray(0, nul));
   }
 
   /** A nested attribute set. */
   nest(type: number): Attrs | undefined {
-    const b = this.#map.get(type);
+    const b = this.bytes(type);
     return b === undefined ? undefined : new Attrs(b);
   }
 }
+
+const DECODER = new TextDecoder();
 
 /**
  * A growable writer for a message payload: a fixed family header (via {@link AttrWriter.raw}) then attributes,
