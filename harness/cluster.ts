@@ -39,6 +39,8 @@ export interface LeaseView {
   readonly publicIp: string;
   readonly attrs: LeaseAttrs;
   readonly ttl?: number;
+  /** The key's etcd mod revision: it changes whenever an agent (re)writes its lease. */
+  readonly modRevision: number;
 }
 
 /** What the state file holds. */
@@ -176,7 +178,9 @@ export class Cluster implements AsyncDisposable {
   /** The leases in etcd, with their TTLs. */
   async leases(): Promise<LeaseView[]> {
     const { stdout } = await this.etcdctl(["get", "--prefix", `${this.etcdPrefix}/subnets/`, "-w", "json"]);
-    const parsed = JSON.parse(stdout) as { kvs?: { key: string; value: string; lease?: number | string }[] };
+    const parsed = JSON.parse(stdout) as {
+      kvs?: { key: string; value: string; lease?: number | string; mod_revision?: number }[];
+    };
     const out: LeaseView[] = [];
     for (const kv of parsed.kvs ?? []) {
       const key = atob(kv.key);
@@ -188,6 +192,7 @@ export class Cluster implements AsyncDisposable {
         subnet: formatCidr(subnets.subnet),
         publicIp: formatIp(attrs.publicIp),
         attrs,
+        modRevision: Number(kv.mod_revision ?? 0),
       });
     }
     return out;

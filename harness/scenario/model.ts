@@ -36,7 +36,13 @@ export type Action =
     readonly repeats: number;
   }
   | { readonly kind: "leases" }
-  | { readonly kind: "agent-log"; readonly node: string; readonly pattern: string }
+  | {
+    readonly kind: "agent-log";
+    readonly node: string;
+    readonly pattern: string;
+    /** Match lines written since the step began (default), or anywhere since the agent first started. */
+    readonly since: "step" | "start";
+  }
   | { readonly kind: "fault"; readonly fault: Fault }
   | {
     readonly kind: "throughput";

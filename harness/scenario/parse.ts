@@ -630,14 +630,18 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
         action = { kind: "leases" };
         break;
       case "agent-log": {
-        const a = r.obj(v, p, ["node", "matches"], ["node", "matches"]);
+        const a = r.obj(v, p, ["node", "matches", "since"], ["node", "matches"]);
+        const since = a?.["since"] ?? "step";
+        if (since !== "step" && since !== "start") r.fail([...p, "since"], "must be step or start");
         const node = a ? r.node(a["node"], [...p, "node"], "node") : undefined;
         try {
           if (a) new RegExp(String(a["matches"]));
         } catch (error) {
           r.fail([...p, "matches"], `not a valid regular expression: ${(error as Error).message}`);
         }
-        action = node && a ? { kind: "agent-log", node, pattern: String(a["matches"]) } : undefined;
+        action = node && a && (since === "step" || since === "start")
+          ? { kind: "agent-log", node, pattern: String(a["matches"]), since }
+          : undefined;
         break;
       }
       case "fault": {

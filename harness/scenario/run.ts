@@ -239,14 +239,28 @@ export class ScenarioRunner {
         return retry(t, () => this.#mirror(a.a, a.b), count);
       case "leases":
         return retry(t, () => this.#leases(e), count);
-      case "agent-log":
+      case "agent-log": {
+        // Only what the agent wrote during this step, unless asked otherwise: a line from before a restart
+        // must not satisfy a step about what the new process does.
+        const from = a.since === "start"
+          ? Promise.resolve(0)
+          : this.#c.agentLog(a.node).then((l) => l.length);
         return retry(t, async () => {
-          const log = await this.#c.agentLog(a.node);
+          const start = await from;
+          const all = await this.#c.agentLog(a.node);
+          const log = all.length >= start ? all.slice(start) : all; // a log rewritten since: read it whole
           const m = new RegExp(a.pattern).exec(log);
-          if (!m) throw new Failed(`${a.node}'s agent log has no line matching /${a.pattern}/`);
+          if (!m) {
+            throw new Failed(
+              `${a.node}'s agent log has no line matching /${a.pattern}/ ${
+                a.since === "start" ? "since the agent started" : "written during this step"
+              }`,
+            );
+          }
           const line = log.slice(log.lastIndexOf("\n", m.index) + 1).split("\n")[0] ?? "";
           return { message: `found: ${line.slice(0, 300)}` };
         }, count);
+      }
       case "fault":
         count();
         return this.#fault(step, a.fault, e, t);
@@ -772,14 +786,51 @@ export class ScenarioRunner {
   }
 
   /** The subnet, PublicIP and VtepMAC of a node's lease. */
-  async #leaseOf(node: string): Promise<{ subnet: string; publicIp: string; mac?: string } | undefined> {
+  async #leaseOf(
+    node: string,
+  ): Promise<{ subnet: string; publicIp: string; mac?: string; revision?: number } | undefined> {
     const env = (await this.#c.subnetEnv(node))?.["FLANNEL_SUBNET"];
     if (!env) return undefined;
     const subnet = formatCidr(parseCidr(env));
     const l = (await this.#c.leases().catch(() => [])).find((x) => x.subnet === subnet);
     if (!l) return { subnet, publicIp: "" };
     const data = l.attrs.backendData as { VtepMAC?: string } | undefined;
-    return { subnet, publicIp: l.publicIp, ...(data?.VtepMAC ? { mac: data.VtepMAC.toLowerCase() } : {}) };
+    return {
+      subnet,
+      publicIp: l.publicIp,
+      revision: l.modRevision,
+      ...(data?.VtepMAC ? { mac: data.VtepMAC.toLowerCase() } : {}),
+    };
+  }
+
+  /**
+   * Waits for an agent started again after `since` to have done its own start-up: written subnet.env after
+   * `since` and rewritten its lease in etcd (a new mod revision), both of which every agent does once it holds
+   * its lease. Until then subnet.env and the lease are what the stopped process left behind, and checks that
+   * read them would pass at once. Returns when.
+   */
+  async #restartedAgentReady(
+    node: string,
+    since: number,
+    before: { readonly revision?: number } | undefined,
+    deadline: number,
+  ): Promise<number> {
+    for (;;) {
+      const st = await Deno.stat(`${this.#c.nodeDir(node)}/subnet.env`).catch(() => undefined);
+      const wrote = (st?.mtime?.getTime() ?? 0) >= since;
+      const now = wrote ? await this.#leaseOf(node) : undefined;
+      const leased = now?.revision !== undefined &&
+        (before?.revision === undefined || now.revision > before.revision);
+      if (wrote && leased) return Date.now();
+      if (Date.now() > deadline) {
+        throw new Failed(
+          `${node}'s restarted agent did not ${
+            wrote ? "rewrite its lease in etcd" : "write subnet.env"
+          } within the step's timeout: it is not up (see ${node}/agent.log)`,
+        );
+      }
+      await sleep(100);
+    }
   }
 
   /** Deletes a kernel entry by hand, as an operator (or another program) might. */
@@ -958,6 +1009,17 @@ export class ScenarioRunner {
       if (f.forMs !== undefined) {
         await sleep(f.forMs);
         messages.push(`after ${f.forMs / 1000} s: ${await this.#revert(f, mark)}`);
+      }
+      // A restarted agent: the window lasts until the new process holds its lease, so the probe covers its
+      // start-up reconcile and the lease checks below read what the new process wrote.
+      const comesBack = f.kind === "agent" &&
+        (f.action === "restart" || f.restartAfterMs !== undefined ||
+          (f.action !== "start" && f.forMs !== undefined));
+      if (comesBack) {
+        const readyAt = await this.#restartedAgentReady(f.node, injectedAt, before, injectedAt + timeoutMs);
+        metrics["agentReadyMs"] = readyAt - injectedAt;
+        mark(`${f.node}'s new agent holds its lease`);
+        messages.push(`the new agent held its lease ${readyAt - injectedAt} ms after the ${f.action}`);
       }
       const endAt = Date.now();
       const deadline = injectedAt + timeoutMs;

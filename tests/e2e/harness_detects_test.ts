@@ -12,7 +12,7 @@ function testcase(junit: string, name: string): string {
   assert(start >= 0, `no testcase "${name}" in\n${junit}`);
   const end = junit.indexOf("</testcase>", start);
   return junit.slice(start, end < 0 ? undefined : end).replaceAll("&lt;", "<").replaceAll("&gt;", ">")
-    .replaceAll("&amp;", "&");
+    .replaceAll("&apos;", "'").replaceAll("&quot;", '"').replaceAll("&amp;", "&");
 }
 
 const SCENARIO = `
@@ -23,6 +23,11 @@ steps:
   - wait: agents-ready
     timeout: 60s
     critical: true
+  - name: a log line from before the step
+    agent-log: { node: n1, matches: "Starting flannel-lab agent" }
+    timeout: 1s
+  - name: control, the same line since the agent started
+    agent-log: { node: n1, matches: "Starting flannel-lab agent", since: start }
   - name: outage longer than allowed
     fault: { link: n1:eth1, set: down, for: 2s }
     expect: { max-outage: 500ms, recovers-within: 5s }
@@ -35,10 +40,25 @@ steps:
   - name: control, a 1 s outage within bounds
     fault: { link: n1:eth1, set: down, for: 1s }
     expect: { max-outage: 5s, recovers-within: 5s }
+  - name: etcd down before a restart
+    fault: { etcd: stop }
+  - name: a restarted agent that never comes up
+    fault: { agent: n2, action: kill, restart-after: 500ms }
+    expect: { same-subnet: true }
+    timeout: 6s
+  - name: etcd back
+    fault: { etcd: start }
+  - wait: agents-ready
+    timeout: 30s
+  - name: control, a restarted agent keeps its subnet and MAC
+    fault: { agent: n2, action: kill, restart-after: 500ms }
+    expect: { same-subnet: true, same-vtep-mac: true, recovers-within: 10s }
+    timeout: 30s
 `;
 
 Deno.test({
-  name: "e2e: fault checks fail on a lab that is really broken (outage, loss, a fault that does nothing)",
+  name:
+    "e2e: fault checks fail on a lab that is really broken (outage, loss, a fault that does nothing, a restart that never comes up)",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -47,6 +67,14 @@ Deno.test({
       await Deno.writeTextFile(file, SCENARIO);
       const r = await runTopology("vxlan-same-subnet", ["--scenario", file]);
       assert(r.code === 1, `the run must fail (exit 1), got ${r.code}\n${r.out}`);
+
+      const early = testcase(r.junit, "a log line from before the step");
+      match(early, /<failure/);
+      match(
+        early,
+        /n1's agent log has no line matching \/Starting flannel-lab agent\/ written during this step/,
+      );
+      assert(!testcase(r.junit, "control, the same line since the agent started").includes("<failure"));
 
       const outage = testcase(r.junit, "outage longer than allowed");
       match(outage, /<failure/);
@@ -64,6 +92,23 @@ Deno.test({
 
       const control = testcase(r.junit, "control, a 1 s outage within bounds");
       assert(!control.includes("<failure"), control);
+      // The restart checks wait for the new process: with etcd down it never holds its lease, and the step
+      // says so instead of reading what the killed agent left behind.
+      const stuck = testcase(r.junit, "a restarted agent that never comes up");
+      match(stuck, /<failure/);
+      match(stuck, /n2's restarted agent did not write subnet.env within the step's timeout/);
+      const restarted = testcase(r.junit, "control, a restarted agent keeps its subnet and MAC");
+      assert(!restarted.includes("<failure"), restarted);
+      const readyMs = Number(/name="agentReadyMs" value="(\d+)"/.exec(restarted)?.[1] ?? NaN);
+      assert(
+        readyMs >= 500,
+        `the new agent held its lease ${readyMs} ms after the kill (restart-after 500ms)`,
+      );
+      match(
+        r.out,
+        /\[12\] control, a restarted agent keeps its subnet and MAC .*kept subnet 10\.244\.\d+\.0\/24 and kept VTEP MAC/,
+      );
+
       const measured = Number(/longest outage (\d+) ms/.exec(r.out)?.[1] ?? NaN);
       assert(measured >= 800, `the control's 1 s link-down measured as a ${measured} ms outage\n${r.out}`);
     } finally {
