@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { stepRates, type StoredResults, type StoredStep } from "./results.ts";
+import { passedAfterRetries, stepRates, type StoredResults, type StoredStep } from "./results.ts";
 
 function esc(s: string): string {
   return s.replace(
@@ -17,7 +17,7 @@ function esc(s: string): string {
 
 function verdict(s: StoredStep): { text: string; cls: string } {
   if (s.status === "pass") {
-    return s.attempts > 1
+    return passedAfterRetries(s)
       ? { text: `pass after ${s.attempts - 1} ${s.attempts === 2 ? "retry" : "retries"}`, cls: "retry" }
       : { text: "pass", cls: "pass" };
   }

@@ -4,11 +4,15 @@
  *
  * @module
  */
+import { passedAfterRetries } from "./results.ts";
 import { println } from "../../cli/output.ts";
 import type { Step } from "../scenario/model.ts";
 import type { Progress, StepResult } from "../scenario/run.ts";
 
 const tty = () => Deno.stdout.isTerminal();
+
+const retried = (r: StepResult) =>
+  passedAfterRetries({ status: r.status, attempts: r.attempts, kind: r.step.action.kind });
 
 /** Console progress: a line when a step starts (terminal only) and one when it ends, with details indented. */
 export function consoleProgress(): Progress {
@@ -18,7 +22,7 @@ export function consoleProgress(): Progress {
     },
     stepFinished(r: StepResult) {
       const tag = r.status === "pass"
-        ? (r.attempts > 1 ? "PASS*" : "PASS")
+        ? (retried(r) ? "PASS*" : "PASS")
         : r.status === "fail"
         ? "FAIL"
         : "SKIP";
@@ -40,7 +44,7 @@ export function consoleProgress(): Progress {
 export function summaryTable(results: readonly StepResult[]): string {
   const rows = results.map((r) => [
     String(r.step.index),
-    r.status === "pass" && r.attempts > 1 ? `pass (after ${r.attempts - 1} retries)` : r.status,
+    retried(r) ? `pass (after ${r.attempts - 1} retries)` : r.status,
     `${(r.durationMs / 1000).toFixed(1)}s`,
     r.step.name,
   ]);

@@ -39,7 +39,7 @@ const results: StoredResults = {
         step(2, "fault", "pass"),
         step(3, "capture", "pass"),
         step(4, "kernel", "fail"),
-        step(5, "ping", "pass"),
+        step(5, "ping", "pass", 3),
       ],
     },
     {
@@ -60,13 +60,15 @@ const results: StoredResults = {
 
 Deno.test("pass rates keep passes after retries apart from clean passes", () => {
   const rates = stepRates(results.runs);
+  // The wait polled 3 times by design: recorded, not flagged. The ping needed 3 attempts: flagged.
   assertEquals(rates.map((r) => [r.index, r.passed, r.passedAfterRetries, r.failed]), [
-    [1, 2, 1, 0],
+    [1, 2, 0, 0],
     [2, 2, 0, 0],
     [3, 2, 0, 0],
     [4, 1, 1, 1],
-    [5, 2, 0, 0],
+    [5, 2, 1, 0],
   ]);
+  assertEquals(results.runs[0]!.steps[0]!.attempts, 3);
 });
 
 Deno.test("--rerun-failed selects the failed steps and the waits and faults before them", () => {

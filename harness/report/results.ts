@@ -69,6 +69,21 @@ export function storeSteps(results: readonly StepResult[], labDir: string): Stor
   }));
 }
 
+/**
+ * Whether a step passed only after retries, which reports flag as possibly flaky. A `wait` polls by design
+ * (agents take a moment to come up), so its attempts are recorded but never flagged.
+ *
+ * @example
+ * ```ts
+ * import { passedAfterRetries } from "./results.ts";
+ * passedAfterRetries({ status: "pass", attempts: 3, kind: "wait" }); // false
+ * passedAfterRetries({ status: "pass", attempts: 2, kind: "ping" }); // true
+ * ```
+ */
+export function passedAfterRetries(s: { status: string; attempts: number; kind: string }): boolean {
+  return s.status === "pass" && s.attempts > 1 && s.kind !== "wait";
+}
+
 /** How a step did over repeated runs. */
 export interface StepRate {
   readonly index: number;
@@ -97,7 +112,7 @@ export function stepRates(runs: readonly StoredRun[]): StepRate[] {
         ...r,
         runs: r.runs + 1,
         passed: r.passed + (s.status === "pass" ? 1 : 0),
-        passedAfterRetries: r.passedAfterRetries + (s.status === "pass" && s.attempts > 1 ? 1 : 0),
+        passedAfterRetries: r.passedAfterRetries + (passedAfterRetries(s) ? 1 : 0),
         failed: r.failed + (s.status === "fail" ? 1 : 0),
         skipped: r.skipped + (s.status === "skipped" ? 1 : 0),
       });
