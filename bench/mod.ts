@@ -12,6 +12,7 @@ import { dataplaneBenchmark } from "./dataplane_bench.ts";
 import { cniBenchmark } from "./cni_bench.ts";
 import { udpBenchmark } from "./udp_bench.ts";
 import { harnessBenchmark } from "./harness_bench.ts";
+import { agentBenchmark } from "./agent_start_bench.ts";
 
 /** What a benchmark returns: a table for people and data for machines. */
 export interface BenchReport {
@@ -39,6 +40,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   cniBenchmark,
   udpBenchmark,
   harnessBenchmark,
+  agentBenchmark,
 ];
 
 /**

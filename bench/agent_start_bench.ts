@@ -1,0 +1,196 @@
+/**
+ * Cold start and memory, ours vs upstream flanneld v0.28.9, side by side in one run: the agent starts on a node
+ * whose etcd already holds N remote vxlan leases, and we time it until the kernel holds every route, ARP and FDB
+ * entry, and take its peak resident memory (VmHWM) and CPU time (utime + stime) two seconds after that.
+ *
+ * - Same node, same etcd, same leases for both; flannel.1 is deleted between runs so every run programs all
+ *   3N entries from scratch.
+ * - Order alternates A-B-B-A (ours first in even rounds, upstream first in odd ones), `REPEATS` rounds.
+ * - The Deno runtime's floor is measured in the same run: an empty script under `deno run` with the agent's
+ *   V8 flags, which is what no agent code can go below.
+ * - Reported as median (min–max); ratios are ours / upstream of the medians.
+ *
+ * Run as `deno task bench agent` (sizes from `AGENT_BENCH_SIZES`, default `0,1000,10000`, where 0 times the start until flannel.1 exists; rounds from
+ * `AGENT_BENCH_REPEATS`, default 5). Writes bench/results/agent.{json,md}.
+ *
+ * @module
+ */
+import type { Benchmark, BenchReport } from "./mod.ts";
+import { startMiniLab } from "../harness/mini_lab.ts";
+import type { Process } from "../harness/process.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
+import { Netlink, NUD_PERMANENT } from "../agent/netlink/mod.ts";
+import { AGENT_V8_FLAGS, agentV8FlagsArg } from "../agent/v8_flags.ts";
+import { countLeases, miniLabGateway, putSyntheticLeases } from "../tests/helpers/etcd_leases.ts";
+import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
+import { uniqueName } from "../tests/helpers/tmpdir.ts";
+
+const SIZES = (Deno.env.get("AGENT_BENCH_SIZES") ?? "0,1000,10000").split(",").map(Number);
+const REPEATS = Number(Deno.env.get("AGENT_BENCH_REPEATS") ?? 5);
+const CONFIG = '{"Network":"10.0.0.0/8","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1}}';
+const SETTLE_MS = 2000;
+const TICK_S = 1 / 100; // USER_HZ
+
+type Kind = "ours" | "upstream";
+
+/** One cold start. */
+interface Run {
+  readonly kind: Kind;
+  readonly leases: number;
+  /** Agent start to every route, ARP and FDB entry in the kernel. */
+  readonly programmedMs: number;
+  /** Peak resident memory, MiB. */
+  readonly peakRssMiB: number;
+  /** CPU time (user + system), s, until SETTLE_MS after programming. */
+  readonly cpuS: number;
+}
+
+function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const spread = (v: readonly number[], digits: number) =>
+  `${median(v).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`;
+
+async function procStats(pid: number): Promise<{ peakRssMiB: number; cpuS: number }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const stat = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ");
+  return { peakRssMiB: hwm / 1024, cpuS: (Number(stat[11]) + Number(stat[12])) * TICK_S };
+}
+
+/** The resident memory an empty script reaches under `deno run` with the agent's V8 flags. */
+async function denoFloorMiB(): Promise<number> {
+  const file = await Deno.makeTempFile({ suffix: ".js" });
+  try {
+    await Deno.writeTextFile(
+      file,
+      `console.log(/VmHWM:\\s+(\\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))[1]);`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "--allow-all", agentV8FlagsArg(), file],
+      stdout: "piped",
+    }).output();
+    const kib = Number(new TextDecoder().decode(out.stdout).trim());
+    if (!out.success || !(kib > 0)) {
+      throw new Error(`measuring Deno's floor failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
+    return kib / 1024;
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+async function run(): Promise<BenchReport> {
+  const flanneld = await ensureFlanneld();
+  await using lab = await startMiniLab({ prefix: uniqueName("fltb"), nodes: 1, networkConfig: CONFIG });
+  const node = lab.nodes[0]!;
+  // The synthetic peers' public IPs (100.64.0.0/10) must be routable from the node, as in a cluster.
+  await node.ns.ip(["route", "add", "default", "via", "192.168.77.254", "dev", "eth1", "onlink"]);
+  await using nl = await Netlink.open({ netns: node.ns.name });
+  const gateway = miniLabGateway(lab);
+
+  const counts = async () => {
+    const dev = (await nl.link.list()).find((l) => l.name === "flannel.1");
+    if (!dev) return undefined;
+    const routes = (await nl.route.list({ oif: dev.index })).length;
+    const neighs = (await nl.neigh.list({ index: dev.index })).filter((n) => (n.state & NUD_PERMANENT) !== 0)
+      .length;
+    const fdbs = (await nl.fdb.list({ index: dev.index })).filter((f) => f.dst !== undefined).length;
+    return { routes, neighs, fdbs };
+  };
+
+  const coldStart = async (kind: Kind, leases: number): Promise<Run> => {
+    await node.ns.ip(["link", "del", "flannel.1"], { check: false });
+    const started = performance.now();
+    const agent: Process = kind === "ours" ? await lab.startAgent(node) : await startUpstreamAgent(lab, node);
+    try {
+      const tick = leases <= 2000 ? 20 : 100;
+      const deadline = started + 30_000 + leases * 5;
+      for (;;) {
+        const c = await counts();
+        if (c && c.routes >= leases && c.neighs >= leases && c.fdbs >= leases) break;
+        if (performance.now() > deadline) {
+          throw new Error(
+            `${kind}: only ${JSON.stringify(c)} of ${leases} each after ${deadline - started} ms`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, tick));
+      }
+      const programmedMs = performance.now() - started;
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      return { kind, leases, programmedMs, ...(await procStats(agent.pid)) };
+    } finally {
+      await agent.stop();
+    }
+  };
+
+  const runs: Run[] = [];
+  const floor = await denoFloorMiB();
+  let written = 0;
+  for (const size of SIZES) {
+    if (size > written) {
+      await putSyntheticLeases(gateway, lab.etcdPrefix, size - written, written);
+      written = size;
+    }
+    const present = await countLeases(gateway, lab.etcdPrefix);
+    if (present < size) throw new Error(`etcd holds ${present} leases, want ${size}`);
+    for (let round = 0; round < REPEATS; round++) {
+      const order: Kind[] = round % 2 === 0 ? ["ours", "upstream"] : ["upstream", "ours"];
+      for (const kind of order) runs.push(await coldStart(kind, size));
+    }
+  }
+
+  const rows: (string | number)[][] = [];
+  for (const size of SIZES) {
+    const of = (kind: Kind, f: (r: Run) => number) =>
+      runs.filter((r) => r.kind === kind && r.leases === size).map(f);
+    const ratio = (f: (r: Run) => number) => (median(of("ours", f)) / median(of("upstream", f))).toFixed(2);
+    rows.push([
+      size,
+      spread(of("ours", (r) => r.programmedMs / 1000), 2),
+      spread(of("upstream", (r) => r.programmedMs / 1000), 2),
+      ratio((r) => r.programmedMs),
+      spread(of("ours", (r) => r.peakRssMiB), 1),
+      spread(of("upstream", (r) => r.peakRssMiB), 1),
+      ratio((r) => r.peakRssMiB),
+      spread(of("ours", (r) => r.cpuS), 2),
+      spread(of("upstream", (r) => r.cpuS), 2),
+    ]);
+  }
+  return {
+    title: "agent cold start with N vxlan leases in etcd: ours vs upstream flanneld",
+    columns: [
+      "leases",
+      "ours s",
+      "upstream s",
+      "time ×",
+      "ours peak MiB",
+      "upstream peak MiB",
+      "memory ×",
+      "ours CPU s",
+      "upstream CPU s",
+    ],
+    rows,
+    notes: [
+      `time: agent start to flannel.1 with all N routes, ARP and FDB entries; memory: VmHWM; CPU: utime+stime, both ` +
+      `${SETTLE_MS / 1000} s after that. Median (min–max) of ${REPEATS} rounds, order A-B-B-A.`,
+      `ours: \`deno run\` (Deno ${Deno.version.deno}, V8 flags ${
+        AGENT_V8_FLAGS.join(" ")
+      }); upstream: flanneld ` +
+      `${FLANNELD_VERSION} (${flanneld.path.split("/").pop()}), same node, etcd and leases.`,
+      `Deno's floor, an empty script under \`deno run\` with the same flags: ${
+        floor.toFixed(1)
+      } MiB peak. The ` +
+      `0-lease row is the agent's fixed cost above it (its modules, fetch, netlink FFI, the deno CLI's mapped ` +
+      `code); a \`deno compile\` runtime, which cannot be built on this machine, maps less of that code.`,
+    ],
+    data: { sizes: SIZES, repeats: REPEATS, denoFloorMiB: floor, flanneld: FLANNELD_VERSION, runs },
+  };
+}
+
+/** The registered benchmark. */
+export const agentBenchmark: Benchmark = { name: "agent", run };
