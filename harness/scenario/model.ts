@@ -161,6 +161,11 @@ export interface Step {
   readonly expect: Expect;
   readonly timeoutMs: number;
   readonly critical: boolean;
+  /**
+   * The step is expected to fail with a message matching this regular expression (a reproduction of a broken
+   * lab): it passes when it does, and fails when the check passes or fails for another reason.
+   */
+  readonly failsWith?: string;
 }
 
 /** A parsed scenario. */

@@ -38,7 +38,7 @@ const STEP_KINDS = [
   "throughput",
   "latency",
 ] as const;
-const STEP_COMMON = ["name", "timeout", "critical", "expect"];
+const STEP_COMMON = ["name", "timeout", "critical", "expect", "fails-with"];
 
 /**
  * Parses a duration: `500ms`, `30s`, `2m`, or a number of seconds.
@@ -679,6 +679,15 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
     const timeoutMs = o["timeout"] === undefined
       ? defaultTimeout
       : r.duration(o["timeout"], [...path, "timeout"]);
+    let failsWith: string | undefined;
+    if (o["fails-with"] !== undefined) {
+      failsWith = String(o["fails-with"]);
+      try {
+        new RegExp(failsWith);
+      } catch (error) {
+        r.fail([...path, "fails-with"], `not a valid regular expression: ${(error as Error).message}`);
+      }
+    }
     if (!action || !expect || timeoutMs === undefined) continue;
     steps.push({
       index: i + 1,
@@ -688,6 +697,7 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
       expect,
       timeoutMs,
       critical: o["critical"] === true,
+      ...(failsWith !== undefined ? { failsWith } : {}),
     });
   }
   if (r.problems.length) throw new InputError("scenario", r.problems);

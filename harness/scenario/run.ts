@@ -7,7 +7,8 @@
 import type { Cluster, Pod } from "../cluster.ts";
 import type { Process } from "../process.ts";
 import type { Action, Expect, Fault, PingSpec, Scenario, Step } from "./model.ts";
-import { expectedPodMtu, expectedReach } from "./expect.ts";
+import { expectedPodMtu, expectedReach, OVERHEAD } from "./expect.ts";
+import { classifyDfPing, linksWithMtu, ownerOf, pinchSymptom } from "../checks/path_mtu.ts";
 import {
   diffEmpty,
   diffState,
@@ -176,7 +177,7 @@ export class ScenarioRunner {
       let attempts = 0;
       let result: StepResult;
       try {
-        const o = await this.#step(step, () => attempts++);
+        const o = await this.#expectedOutcome(step, () => this.#step(step, () => attempts++));
         result = {
           step,
           status: "pass",
@@ -210,10 +211,42 @@ export class ScenarioRunner {
     return results;
   }
 
+  /**
+   * Runs a step that may be expected to fail (`fails-with`): then its failure with a matching message is the
+   * pass, and a pass or another failure is the failure.
+   */
+  async #expectedOutcome(step: Step, run: () => Promise<Outcome>): Promise<Outcome> {
+    if (step.failsWith === undefined) return await run();
+    const want = new RegExp(step.failsWith);
+    let outcome: Outcome;
+    try {
+      outcome = await run();
+    } catch (error) {
+      if (!(error instanceof Failed)) throw error;
+      if (!want.test(error.message)) {
+        throw new Failed(
+          `failed, but not with /${step.failsWith}/: ${error.message}`,
+          error.details,
+          error.extra,
+        );
+      }
+      return {
+        message: `failed as expected: ${error.message}`,
+        details: error.details,
+        ...error.extra,
+      };
+    }
+    throw new Failed(
+      `expected to fail with /${step.failsWith}/, but passed: ${outcome.message}`,
+      outcome.details ?? [],
+    );
+  }
+
   #step(step: Step, count: () => void): Promise<Outcome> {
     const a: Action = step.action;
     const e: Expect = step.expect;
-    const t = step.timeoutMs;
+    // A step expected to fail is tried once: retrying would only wait out its timeout.
+    const t = step.failsWith !== undefined && a.kind !== "fault" ? 0 : step.timeoutMs;
     switch (a.kind) {
       case "wait":
         return retry(t, () => this.#agentsReady(), count);
@@ -409,12 +442,112 @@ export class ScenarioRunner {
               : "is lost silently (blackhole)"
           }`,
         );
-        if (!at.ok) problems.push(`${from.id} -> ${to.id}: DF ping at pod MTU ${mtu} failed`);
+        if (!at.ok) {
+          const why = classifyDfPing(false, at.out);
+          problems.push(
+            `${from.id} -> ${to.id}: DF ping at pod MTU ${mtu} failed${
+              why.kind === "frag-needed"
+                ? ` with fragmentation-needed from ${this.#hopName(why.from)} (mtu = ${why.mtu})`
+                : why.kind === "lost"
+                ? " silently (a blackhole)"
+                : ""
+            }`,
+          );
+        }
         if (over.ok || !local) problems.push(`${from.id} -> ${to.id}: pod MTU + 1 did not fail locally`);
+        const underlay = await this.#underlayPath(a.name, b.name, mtu);
+        if (underlay) {
+          details.push(underlay.detail);
+          if (underlay.problem) problems.push(underlay.problem);
+        }
       }
     }
     if (problems.length) throw new Failed(problems.join("; "), details);
-    return { message: `DF at pod MTU passes and +1 fails locally on ${details.length} paths`, details };
+    return {
+      message:
+        `DF at pod MTU passes and +1 fails locally, and the underlay carries the backend's full-size ` +
+        `packets, on ${nodes.length * (nodes.length - 1)} paths`,
+      details,
+    };
+  }
+
+  /** An address with the topology node (and interface) that holds it, for messages. */
+  #hopName(ip: string): string {
+    const owner = ownerOf(this.#c.topo, ip);
+    return owner ? `${owner.node.name} (${ip} on ${owner.iface})` : ip;
+  }
+
+  /**
+   * Probes the underlay between two nodes' public addresses with DF at the size of the backend's outer packets
+   * for a full-size pod packet (pod MTU + encapsulation overhead). A pinch there is invisible to the pod probe
+   * when the backend's outer packets carry no DF (vxlan): routers fragment them and pings still pass. Finds the
+   * path MTU from the router's fragmentation-needed answer or, when none comes back, by halving; then forgets
+   * what the probe taught the kernel (`ip route flush cache`), so later steps see the lab as it was.
+   */
+  async #underlayPath(
+    a: string,
+    b: string,
+    podMtu: number,
+  ): Promise<{ detail: string; problem?: string } | undefined> {
+    const [src, dst] = [await this.#leaseOf(a), await this.#leaseOf(b)];
+    if (!src?.publicIp || !dst?.publicIp) return undefined;
+    const overhead = OVERHEAD[this.#sc.backend] ?? 0;
+    const want = podMtu + overhead;
+    const node = this.#endpointIp(a);
+    const probe = async (size: number) => {
+      const r = await node.run([
+        "ping",
+        "-n",
+        "-c",
+        "1",
+        "-W",
+        "1",
+        "-M",
+        "do",
+        "-s",
+        String(size - 28),
+        dst.publicIp,
+      ]);
+      return classifyDfPing(r.code === 0, r.stdout + r.stderr);
+    };
+    try {
+      const first = await probe(want);
+      const path = `${a} (${src.publicIp}) -> ${b} (${dst.publicIp})`;
+      if (first.kind === "passed") return { detail: `underlay ${path}: DF ${want} bytes pass` };
+      let pathMtu: number | undefined;
+      let hop: string | undefined;
+      if (first.kind === "frag-needed") [pathMtu, hop] = [first.mtu, first.from];
+      else if (first.kind === "local" && first.mtu !== undefined) pathMtu = first.mtu;
+      else {
+        // No answer: find the largest size that passes.
+        let [lo, hi] = [68, want - 1];
+        while (lo < hi) {
+          const mid = Math.ceil((lo + hi) / 2);
+          if ((await probe(mid)).kind === "passed") lo = mid;
+          else hi = mid - 1;
+        }
+        pathMtu = lo;
+      }
+      const where = hop
+        ? `fragmentation-needed from ${this.#hopName(hop)}`
+        : "no ICMP came back; found by probing";
+      const owner = hop ? ownerOf(this.#c.topo, hop) : undefined;
+      const narrow = owner ? linksWithMtu(this.#c.topo, owner.node.name, pathMtu).map((l) => l.label) : [];
+      const detail =
+        `underlay ${path}: DF ${want} bytes fail, the path carries at most ${pathMtu} bytes (${where}${
+          narrow.length ? `; narrow link ${narrow.join(", ")}` : ""
+        })`;
+      return {
+        detail,
+        problem: `the underlay ${path} carries at most ${pathMtu} bytes (${where}${
+          narrow.length ? `, link ${narrow.join(", ")}` : ""
+        }), but ${this.#sc.backend} at pod MTU ${podMtu} sends ${want}-byte packets: ${
+          pinchSymptom(this.#sc.backend)
+        }. A pod MTU of ${pathMtu - overhead} would fit (set Backend.MTU, or the interface MTU)`,
+      };
+    } finally {
+      await node.run(["ip", "route", "flush", "cache"]);
+    }
   }
 
   async #capture(step: Step, node: string, iface: string, during: PingSpec, e: Expect): Promise<Outcome> {

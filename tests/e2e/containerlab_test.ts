@@ -9,3 +9,4 @@ import { topologyTest } from "./_run.ts";
 topologyTest("vxlan-same-subnet", "containerlab");
 topologyTest("hostgw-split-subnet", "containerlab");
 topologyTest("vxlan-split-subnet", "containerlab");
+topologyTest("vxlan-mtu-pinch", "containerlab");

@@ -1,0 +1,23 @@
+import { match, ok as assert } from "node:assert/strict";
+import { runTopology } from "./_run.ts";
+
+Deno.test({
+  name: "e2e: vxlan-mtu-pinch: the mtu step fails on the pinch, naming the narrow link and the MTU that fits",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // The scenario's own expectations hold (its mtu step is expected to fail, with the message it checks)...
+    const r = await runTopology("vxlan-mtu-pinch");
+    assert(r.code === 0, r.out);
+    assert(r.junit.includes('failures="0"'), r.junit);
+    // ...and the failure is the mtu step's, not a side effect: the message names both directions' hops.
+    match(
+      r.out,
+      /failed as expected: the underlay n1 \(192\.168\.71\.1\) -> n2 \(192\.168\.72\.2\) carries at most 1400/,
+    );
+    match(
+      r.out,
+      /underlay n2 \(192\.168\.72\.2\) -> n1 \(192\.168\.71\.1\).*fragmentation-needed from r2 \(192\.168\.72\.254 on eth1\)/,
+    );
+  },
+});
