@@ -21,6 +21,7 @@ import {
   writeResults,
 } from "./report/results.ts";
 import { openRuntime, ownedNamespaces } from "./runtime/mod.ts";
+import { refuseUnsupportedSteps } from "./runtime/kernel_features.ts";
 import { labDir, readTopology, type Topology } from "./topology/mod.ts";
 import { Cluster } from "./cluster.ts";
 
@@ -223,10 +224,14 @@ export async function testMain(args: string[]): Promise<number> {
   if (!Number.isInteger(repeat) || repeat < 1) {
     throw new UsageError(`--repeat wants a whole number ≥ 1, not "${values.repeat}"`, { hint: TEST });
   }
-  if (values["dry-run"]) {
+  {
+    // Refuse what this kernel cannot run before anything is deployed (and in a dry run).
     const { topo, scenario } = await loadLab(file, values.scenario, values.name);
-    println(describePlan(topo, scenario, labDirFor(topo, values["lab-dir"])));
-    return 0;
+    if (Deno.uid() === 0) await refuseUnsupportedSteps(scenario);
+    if (values["dry-run"]) {
+      println(describePlan(topo, scenario, labDirFor(topo, values["lab-dir"])));
+      return 0;
+    }
   }
   let only: Set<number> | undefined;
   if (values["rerun-failed"]) {
