@@ -409,6 +409,8 @@ export class ScenarioRunner {
     const details: string[] = [];
     const problems: string[] = [];
     const nodes = this.#c.agentNodes.filter((n) => this.#c.pods.some((p) => p.node === n.name));
+    let paths = 0;
+    let underlays = 0;
     for (const a of nodes) {
       const env = await this.#c.subnetEnv(a.name);
       const mtu = Number(env?.["FLANNEL_MTU"]);
@@ -418,45 +420,51 @@ export class ScenarioRunner {
       }
       for (const b of nodes) {
         if (a === b || !expectedReach(this.#sc, a, b).pass) continue;
-        const from = this.#c.pods.find((p) => p.node === a.name)!;
-        const to = this.#c.pods.find((p) => p.node === b.name)!;
-        const size = mtu - 28;
-        const at = await this.#ping({ from: from.id, to: to.id, count: 1, size, dontFragment: true });
-        const over = await this.#ping({
-          from: from.id,
-          to: to.id,
-          count: 1,
-          size: size + 1,
-          dontFragment: true,
-        });
-        const local = /too long/i.test(over.out);
-        const fragNeeded = /frag needed|mtu = /i.test(over.out);
-        details.push(
-          `${from.id} -> ${to.id}: DF ${size} bytes ${at.ok ? "passes" : "FAILS"}; ${size + 1} bytes ${
-            over.ok
-              ? "PASSES (expected to fail)"
-              : local
-              ? "fails locally (message too long)"
-              : fragNeeded
-              ? "gets a fragmentation-needed reply (the pod MTU is larger than the path)"
-              : "is lost silently (blackhole)"
-          }`,
-        );
-        if (!at.ok) {
-          const why = classifyDfPing(false, at.out);
-          problems.push(
-            `${from.id} -> ${to.id}: DF ping at pod MTU ${mtu} failed${
-              why.kind === "frag-needed"
-                ? ` with fragmentation-needed from ${this.#hopName(why.from)} (mtu = ${why.mtu})`
-                : why.kind === "lost"
-                ? " silently (a blackhole)"
-                : ""
-            }`,
-          );
+        // Every pod pair across the two nodes: pods of one node share its MTU, but a pod set up wrongly
+        // (a CNI retry, a stale veth) would not.
+        for (const from of this.#c.pods.filter((p) => p.node === a.name)) {
+          for (const to of this.#c.pods.filter((p) => p.node === b.name)) {
+            paths++;
+            const size = mtu - 28;
+            const at = await this.#ping({ from: from.id, to: to.id, count: 1, size, dontFragment: true });
+            const over = await this.#ping({
+              from: from.id,
+              to: to.id,
+              count: 1,
+              size: size + 1,
+              dontFragment: true,
+            });
+            const local = /too long/i.test(over.out);
+            const fragNeeded = /frag needed|mtu = /i.test(over.out);
+            details.push(
+              `${from.id} -> ${to.id}: DF ${size} bytes ${at.ok ? "passes" : "FAILS"}; ${size + 1} bytes ${
+                over.ok
+                  ? "PASSES (expected to fail)"
+                  : local
+                  ? "fails locally (message too long)"
+                  : fragNeeded
+                  ? "gets a fragmentation-needed reply (the pod MTU is larger than the path)"
+                  : "is lost silently (blackhole)"
+              }`,
+            );
+            if (!at.ok) {
+              const why = classifyDfPing(false, at.out);
+              problems.push(
+                `${from.id} -> ${to.id}: DF ping at pod MTU ${mtu} failed${
+                  why.kind === "frag-needed"
+                    ? ` with fragmentation-needed from ${this.#hopName(why.from)} (mtu = ${why.mtu})`
+                    : why.kind === "lost"
+                    ? " silently (a blackhole)"
+                    : ""
+                }`,
+              );
+            }
+            if (over.ok || !local) problems.push(`${from.id} -> ${to.id}: pod MTU + 1 did not fail locally`);
+          }
         }
-        if (over.ok || !local) problems.push(`${from.id} -> ${to.id}: pod MTU + 1 did not fail locally`);
         const underlay = await this.#underlayPath(a.name, b.name, mtu);
         if (underlay) {
+          underlays++;
           details.push(underlay.detail);
           if (underlay.problem) problems.push(underlay.problem);
         }
@@ -466,7 +474,7 @@ export class ScenarioRunner {
     return {
       message:
         `DF at pod MTU passes and +1 fails locally, and the underlay carries the backend's full-size ` +
-        `packets, on ${nodes.length * (nodes.length - 1)} paths`,
+        `packets, on ${paths} pod paths and ${underlays} underlay paths`,
       details,
     };
   }
