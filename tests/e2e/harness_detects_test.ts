@@ -8,7 +8,8 @@ import { runTopology } from "./_run.ts";
 
 /** The `<testcase>` of a step in the JUnit report, by the step's name. */
 function testcase(junit: string, name: string): string {
-  const start = junit.search(new RegExp(`name="\\d+\\. ${name}"`));
+  const xml = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replaceAll("'", "&apos;");
+  const start = junit.search(new RegExp(`name="\\d+\\. ${xml}"`));
   assert(start >= 0, `no testcase "${name}" in\n${junit}`);
   const end = junit.indexOf("</testcase>", start);
   return junit.slice(start, end < 0 ? undefined : end).replaceAll("&lt;", "<").replaceAll("&gt;", ">")
@@ -54,6 +55,34 @@ steps:
     fault: { agent: n2, action: kill, restart-after: 500ms }
     expect: { same-subnet: true, same-vtep-mac: true, recovers-within: 10s }
     timeout: 30s
+  - name: stop n2's agent
+    fault: { agent: n2, action: stop }
+  - name: a route deleted by hand on n2 while its agent is stopped
+    fault: { delete: route, node: n2, peer: n1 }
+  - name: the kernel check sees the missing route
+    kernel: { node: n2 }
+    expect: desired
+    fails-with: "n2's kernel state differs from what the leases call for: 1 missing, 0 extra, 0 different"
+  - name: stop n1's agent
+    fault: { agent: n1, action: stop }
+  - name: n2 leaves (its lease deleted) while n1's agent is down
+    fault: { lease: delete, node: n2 }
+  - name: the kernel check sees n1's stale entries for n2
+    kernel: { node: n1 }
+    expect: desired
+    fails-with: "n1's kernel state differs from what the leases call for: 0 missing, 3 extra, 0 different"
+  - name: start n1's agent
+    fault: { agent: n1, action: start }
+  - name: control, n1's agent removes the stale entries
+    kernel: { node: n1 }
+    expect: desired
+    timeout: 15s
+  - name: start n2's agent
+    fault: { agent: n2, action: start }
+  - name: control, n2's agent restores its route
+    kernel: { node: n2 }
+    expect: desired
+    timeout: 15s
 `;
 
 Deno.test({
@@ -108,6 +137,27 @@ Deno.test({
         r.out,
         /\[12\] control, a restarted agent keeps its subnet and MAC .*kept subnet 10\.244\.\d+\.0\/24 and kept VTEP MAC/,
       );
+
+      // Kernel state: a route missing on a node whose agent is stopped, and stale entries left on a node whose
+      // agent was down when a peer left, are both reported; the agents started again clear them.
+      for (
+        const name of [
+          "the kernel check sees the missing route",
+          "the kernel check sees n1's stale entries for n2",
+        ]
+      ) {
+        assert(!testcase(r.junit, name).includes("<failure"), testcase(r.junit, name));
+      }
+      match(r.out, /failed as expected: n2's kernel state differs .*1 missing/);
+      match(r.out, /failed as expected: n1's kernel state differs .*3 extra/);
+      for (
+        const name of [
+          "control, n1's agent removes the stale entries",
+          "control, n2's agent restores its route",
+        ]
+      ) {
+        assert(!testcase(r.junit, name).includes("<failure"), testcase(r.junit, name));
+      }
 
       const measured = Number(/longest outage (\d+) ms/.exec(r.out)?.[1] ?? NaN);
       assert(measured >= 800, `the control's 1 s link-down measured as a ${measured} ms outage\n${r.out}`);
