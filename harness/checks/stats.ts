@@ -68,3 +68,20 @@ export function formatSpread(s: Spread, unit: string, digits = 1): string {
 export function inBand(ratio: number, band: { readonly min?: number; readonly max?: number }): boolean {
   return (band.min === undefined || ratio >= band.min) && (band.max === undefined || ratio <= band.max);
 }
+
+/**
+ * A band as text: `0.8..1.2`, `>= 0.8` or `<= 1.2`.
+ *
+ * @example Both ends
+ * ```ts
+ * import { formatBand } from "./stats.ts";
+ * formatBand({ min: 0.8, max: 1.2 }); // "0.8..1.2"
+ * ```
+ */
+export function formatBand(band: { readonly min?: number; readonly max?: number }): string {
+  return band.min !== undefined && band.max !== undefined
+    ? `${band.min}..${band.max}`
+    : band.min !== undefined
+    ? `>= ${band.min}`
+    : `<= ${band.max}`;
+}

@@ -7,7 +7,8 @@
 import { passedAfterRetries } from "./results.ts";
 import { println } from "../../cli/output.ts";
 import type { Step } from "../scenario/model.ts";
-import type { Progress, StepResult } from "../scenario/run.ts";
+import type { StepResult } from "../scenario/model.ts";
+import type { Progress } from "../scenario/run.ts";
 
 const tty = () => Deno.stdout.isTerminal();
 

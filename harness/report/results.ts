@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { StepResult, TimelineEvent } from "../scenario/run.ts";
+import type { StepResult, TimelineEvent } from "../scenario/model.ts";
 
 /** One step's result as stored. */
 export interface StoredStep {

@@ -7,4 +7,4 @@
 export * from "./model.ts";
 export { describeAction, parseDuration, parseScenario } from "./parse.ts";
 export * from "./expect.ts";
-export { type Progress, ScenarioRunner, type StepResult } from "./run.ts";
+export { type Progress, ScenarioRunner } from "./run.ts";

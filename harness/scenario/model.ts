@@ -183,3 +183,43 @@ export interface Scenario {
   readonly deferAgents: readonly string[];
   readonly steps: readonly Step[];
 }
+
+/** One point on a step's timeline (faults: injected, reverted, recovered). */
+export interface TimelineEvent {
+  /** Epoch ms. */
+  readonly t: number;
+  readonly what: string;
+}
+
+/** What a step kind reports when its check holds. */
+export interface Outcome {
+  /** One line: what held. */
+  readonly message: string;
+  /** Further lines (a matrix, a diff). */
+  readonly details?: readonly string[];
+  /** Files kept in the lab directory (pcaps, probe logs). */
+  readonly artifacts?: readonly string[];
+  /** Numbers worth reporting (throughput, recovery time). */
+  readonly metrics?: Readonly<Record<string, number>>;
+  readonly timeline?: readonly TimelineEvent[];
+}
+
+/** The outcome of one step as the run records it. */
+export interface StepResult {
+  readonly step: Step;
+  readonly status: "pass" | "fail" | "skipped";
+  readonly attempts: number;
+  readonly durationMs: number;
+  /** One line: what held or what did not. */
+  readonly message: string;
+  /** Further lines (a matrix, a diff). */
+  readonly details: readonly string[];
+  /** Files kept in the lab directory (pcaps). */
+  readonly artifacts: readonly string[];
+  /** Numbers worth reporting (throughput, recovery time). */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** What happened when (faults: injected, reverted, recovered), epoch ms. */
+  readonly timeline: readonly TimelineEvent[];
+  /** Wall-clock start, epoch ms. */
+  readonly startedAt: number;
+}

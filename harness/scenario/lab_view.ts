@@ -1,0 +1,142 @@
+/**
+ * What every step kind asks of a running lab: its nodes, pods and leases, a ping between endpoints, the names of
+ * addresses for messages. One object per run, shared by the step and fault kinds (`steps/`, `faults/`), so
+ * each of them is a function of this view and its own action.
+ *
+ * @module
+ */
+import type { Cluster, Pod } from "../cluster.ts";
+import type { RunResult } from "../process.ts";
+import type { NodeSpec } from "../topology/model.ts";
+import { formatCidr, parseCidr } from "../../agent/ip.ts";
+import { ownerOf } from "../checks/path_mtu.ts";
+import type { NodeValues } from "../checks/mirror.ts";
+import { expectedReach } from "./expect.ts";
+import { Failed } from "./failed.ts";
+import type { PingSpec, Scenario } from "./model.ts";
+
+/** A node's lease as the checks compare it: subnet, PublicIP, VtepMAC (lower case) and etcd mod revision. */
+export interface NodeLease {
+  readonly subnet: string;
+  /** Empty when subnet.env names a subnet that has no lease in etcd. */
+  readonly publicIp: string;
+  readonly mac?: string;
+  readonly revision?: number;
+}
+
+/** Something commands run in: a node, or a pod's namespace. */
+export interface Endpoint {
+  run(cmd: readonly string[]): Promise<RunResult>;
+}
+
+/** The running lab as the step kinds see it. */
+export class LabView {
+  /** The cluster: runtime, topology, etcd, agents, pods. */
+  readonly cluster: Cluster;
+  readonly scenario: Scenario;
+  /** The network config's `Network`. */
+  readonly network: string;
+
+  constructor(cluster: Cluster, scenario: Scenario) {
+    this.cluster = cluster;
+    this.scenario = scenario;
+    this.network = JSON.parse(scenario.network)["Network"] as string;
+  }
+
+  /** A topology node by name. */
+  node(name: string): NodeSpec {
+    const n = this.cluster.topo.nodes.find((x) => x.name === name);
+    if (!n) throw new Failed(`no node ${name} in the topology`);
+    return n;
+  }
+
+  /** Which agent a node runs, for messages. */
+  agentKind(name: string): string {
+    return this.cluster.topo.nodes.find((x) => x.name === name)?.agent ?? "ours";
+  }
+
+  /** The flannel device of the scenario's backend, if it has one. */
+  get flannelDevice(): string | undefined {
+    const b = this.scenario.backend;
+    return b === "vxlan" ? `flannel.${this.scenario.vni}` : b === "udp" ? "flannel0" : undefined;
+  }
+
+  /** A node (`n1`) or a pod (`n1/p0`) to run commands in. */
+  endpoint(id: string): Endpoint {
+    const c = this.cluster;
+    if (id.includes("/")) {
+      const pod = c.pod(id);
+      return { run: (cmd) => c.podExec(pod, cmd) };
+    }
+    return { run: (cmd) => c.runtime.exec(c.topo, id, cmd, { check: false, timeoutMs: 30_000 }) };
+  }
+
+  /** Pings a pod from a pod or a node; `out` is ping's whole output. */
+  async ping(spec: PingSpec): Promise<{ ok: boolean; out: string }> {
+    const to = this.cluster.pod(spec.to);
+    const args = ["ping", "-n", "-c", String(spec.count), "-i", "0.2", "-W", "1"];
+    if (spec.size !== undefined) args.push("-s", String(spec.size));
+    if (spec.dontFragment) args.push("-M", "do");
+    const r = await this.endpoint(spec.from).run([...args, to.ip]);
+    return { ok: r.code === 0, out: (r.stdout + r.stderr).trim() };
+  }
+
+  /** Pod pairs on different nodes whose traffic the backend and topology say must get through. */
+  reachablePairs(pods: readonly Pod[] = this.cluster.pods): [Pod, Pod][] {
+    const pairs: [Pod, Pod][] = [];
+    for (const a of pods) {
+      for (const b of pods) {
+        if (a.node === b.node) continue;
+        if (expectedReach(this.scenario, this.node(a.node), this.node(b.node)).pass) pairs.push([a, b]);
+      }
+    }
+    return pairs;
+  }
+
+  /** The lease that a node's subnet.env names, as etcd holds it now. */
+  async leaseOf(node: string): Promise<NodeLease | undefined> {
+    const env = (await this.cluster.subnetEnv(node))?.["FLANNEL_SUBNET"];
+    if (!env) return undefined;
+    const subnet = formatCidr(parseCidr(env));
+    const l = (await this.cluster.leases().catch(() => [])).find((x) => x.subnet === subnet);
+    if (!l) return { subnet, publicIp: "" };
+    const data = l.attrs.backendData as { VtepMAC?: string } | undefined;
+    return {
+      subnet,
+      publicIp: l.publicIp,
+      revision: l.modRevision,
+      ...(data?.VtepMAC ? { mac: data.VtepMAC.toLowerCase() } : {}),
+    };
+  }
+
+  /** The values that identify each running agent node in kernel readings (from subnet.env and its lease). */
+  async nodeValues(): Promise<Map<string, NodeValues>> {
+    const c = this.cluster;
+    const leases = await c.leases();
+    const out = new Map<string, NodeValues>();
+    for (const n of c.agentNodes) {
+      const own = (await c.subnetEnv(n.name))?.["FLANNEL_SUBNET"];
+      if (!own) continue;
+      const subnet = formatCidr(parseCidr(own));
+      const l = leases.find((x) => x.subnet === subnet);
+      if (!l) continue;
+      const mac = (l.attrs.backendData as { VtepMAC?: unknown } | undefined)?.VtepMAC;
+      out.set(n.name, { subnet, publicIp: l.publicIp, ...(typeof mac === "string" ? { vtepMac: mac } : {}) });
+    }
+    return out;
+  }
+
+  /** The underlay address of a node's agent interface. */
+  underlayIp(node: string): string {
+    const spec = this.node(node);
+    const cidr = spec.agentIface ? spec.addresses[spec.agentIface]?.[0] : undefined;
+    if (!cidr) throw new Failed(`${node} has no address on its agent interface to measure the baseline with`);
+    return cidr.split("/")[0]!;
+  }
+
+  /** An address with the topology node (and interface) that holds it, for messages. */
+  hopName(ip: string): string {
+    const owner = ownerOf(this.cluster.topo, ip);
+    return owner ? `${owner.node.name} (${ip} on ${owner.iface})` : ip;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `capture`: tcpdump on a node's interface while a ping runs, then counts what was on the wire: VXLAN packets
+ * (by port and VNI), udp-backend packets, and pod-addressed packets that crossed unencapsulated. The pcap is
+ * kept in the lab directory.
+ *
+ * @module
+ */
+import { Failed, sleep } from "../failed.ts";
+import type { LabView } from "../lab_view.ts";
+import type { Outcome, Step } from "../model.ts";
+import type { ActionOf, Tries } from "./_kind.ts";
+
+export function capture(
+  lab: LabView,
+  action: ActionOf<"capture">,
+  step: Step,
+  tries: Tries,
+): Promise<Outcome> {
+  return tries.until(async () => {
+    const c = lab.cluster;
+    const { node, iface, during } = action;
+    const e = step.expect;
+    const file = `${c.labDir}/captures/step${step.index}-${node}-${iface}.pcap`;
+    await Deno.mkdir(`${c.labDir}/captures`, { recursive: true });
+    await Deno.remove(file).catch(() => {});
+    const dump = await c.runtime.spawn(c.topo, node, [
+      "tcpdump",
+      "-i",
+      iface,
+      "-nn",
+      "-U",
+      "-s",
+      "256",
+      "-w",
+      file,
+    ], {
+      logFile: `${c.labDir}/captures/tcpdump.log`,
+    });
+    try {
+      // tcpdump creates the file once it listens: until then packets would go uncounted.
+      const until = Date.now() + 5000;
+      while (Date.now() < until) {
+        if ((await Deno.stat(file).catch(() => undefined))?.isFile) break;
+        await sleep(50);
+      }
+      await sleep(200);
+      await lab.ping(during);
+      await sleep(300);
+    } finally {
+      await dump.stop("SIGINT");
+    }
+    const count = async (filter: string) => {
+      const r = await c.runtime.exec(c.topo, node, ["tcpdump", "-r", file, "-nn", filter], { check: false });
+      return r.stdout.split("\n").filter((l) => l.trim()).length;
+    };
+    const problems: string[] = [];
+    const found: string[] = [];
+    if (e.vxlan) {
+      const vniFilter = e.vxlan.vni === undefined ? "" : ` and (udp[12:4] >> 8) = ${e.vxlan.vni}`;
+      const n = await count(`udp dst port ${e.vxlan.port}${vniFilter}`);
+      found.push(
+        `${n} VXLAN packets to port ${e.vxlan.port}${
+          e.vxlan.vni !== undefined ? ` with VNI ${e.vxlan.vni}` : ""
+        }`,
+      );
+      if (n < e.vxlan.min) problems.push(`expected at least ${e.vxlan.min} VXLAN packets, saw ${n}`);
+    }
+    if (e.udp) {
+      const n = await count(`udp port ${e.udp.port}`);
+      found.push(`${n} UDP packets on port ${e.udp.port}`);
+      if (n < e.udp.min) problems.push(`expected at least ${e.udp.min} UDP ${e.udp.port} packets, saw ${n}`);
+    }
+    const plain = await count(`ip and src net ${lab.network} and dst net ${lab.network}`);
+    found.push(`${plain} unencapsulated packets between pod addresses`);
+    if (e.plainPodTraffic && plain < e.plainPodTraffic.min) {
+      problems.push(`expected at least ${e.plainPodTraffic.min} plain pod packets, saw ${plain}`);
+    }
+    if (e.unencapsulatedPodTraffic !== undefined && plain > e.unencapsulatedPodTraffic) {
+      problems.push(
+        `expected at most ${e.unencapsulatedPodTraffic} unencapsulated pod packets, saw ${plain}`,
+      );
+    }
+    const rel = file.slice(c.labDir.length + 1);
+    if (problems.length) throw new Failed(`${problems.join("; ")} (pcap: ${rel})`, found);
+    return { message: `${found.join(", ")} (pcap: ${rel})`, details: found, artifacts: [file] };
+  });
+}

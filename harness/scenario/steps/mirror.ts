@@ -1,0 +1,52 @@
+/**
+ * `mirror`: two nodes' flannel kernel state are mirror images once each node's own values and its peer's are
+ * masked (`checks/mirror.ts`): how our agent is held against upstream flanneld on the same leases.
+ *
+ * @module
+ */
+import { compareMirror, mirrorView } from "../../checks/mirror.ts";
+import { Failed } from "../failed.ts";
+import { readMirrorReadings } from "../kernel_readings.ts";
+import type { LabView } from "../lab_view.ts";
+import type { Outcome, Step } from "../model.ts";
+import type { ActionOf, Tries } from "./_kind.ts";
+
+export function mirror(
+  lab: LabView,
+  { a, b }: ActionOf<"mirror">,
+  _step: Step,
+  tries: Tries,
+): Promise<Outcome> {
+  return tries.until(async () => {
+    const values = await lab.nodeValues();
+    const va = values.get(a);
+    const vb = values.get(b);
+    if (!va || !vb) throw new Failed(`no lease yet for ${!va ? a : b}`);
+    const others = [...values].filter(([n]) => n !== a && n !== b).map(([, v]) => v);
+    const [ra, rb] = await Promise.all([readMirrorReadings(lab, a), readMirrorReadings(lab, b)]);
+    const ma = mirrorView(ra, va, vb, others, lab.network);
+    const mb = mirrorView(rb, vb, va, others, lab.network);
+    const lines = compareMirror(ma, mb, [a, b]);
+    const who = (n: string) => `${n} (${lab.agentKind(n)})`;
+    if (lines.length) {
+      throw new Failed(
+        `${who(a)} and ${
+          who(b)
+        } do not hold mirror images of each other's state: ${lines.length} differences`,
+        lines,
+      );
+    }
+    const dev = lab.flannelDevice;
+    const attrs = Object.keys((ma.link as object[])[0] ?? {}).length;
+    return {
+      message: `${who(a)} and ${who(b)} mirror each other: ${
+        dev ? `device ${dev} (${attrs} attributes equal), ` : ""
+      }${ma.routes.length} routes, ${ma.neighs.length} neighbours, ${ma.fdbs.length} FDB entries`,
+      details: [
+        ...ma.routes.map((r) => `route ${r}`),
+        ...ma.neighs.map((r) => `neigh ${r}`),
+        ...ma.fdbs.map((r) => `fdb ${r}`),
+      ],
+    };
+  });
+}

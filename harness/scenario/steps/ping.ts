@@ -1,0 +1,25 @@
+/**
+ * `ping`: one ping between two endpoints, expected to get through (retried until it does) or not (tried once:
+ * waiting would only delay the verdict).
+ *
+ * @module
+ */
+import { Failed } from "../failed.ts";
+import type { LabView } from "../lab_view.ts";
+import type { Outcome, Step } from "../model.ts";
+import type { ActionOf, Tries } from "./_kind.ts";
+
+export function ping(lab: LabView, action: ActionOf<"ping">, step: Step, tries: Tries): Promise<Outcome> {
+  const want = step.expect.success ?? true;
+  const check = async () => {
+    const { ok, out } = await lab.ping(action.ping);
+    const summary = out.split("\n").filter((l) => /packet|error|too long|unreachable/i.test(l)).join("; ");
+    if (ok !== want) {
+      throw new Failed(
+        `expected ${want ? "success" : "failure"}, got ${ok ? "success" : "failure"}: ${summary}`,
+      );
+    }
+    return { message: `${ok ? "reached" : "did not reach"} ${action.ping.to} as expected: ${summary}` };
+  };
+  return want ? tries.until(check) : tries.once(check);
+}
