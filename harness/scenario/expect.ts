@@ -45,6 +45,23 @@ export function expectedReach(sc: Scenario, a: NodeSpec, b: NodeSpec): { pass: b
   return { pass: true, why: `${sc.backend}${sc.directRouting && sameSubnet(a, b) ? " (direct route)" : ""}` };
 }
 
+/**
+ * The expected verdict of traffic from node `a`'s pods to an address of the lab that is not a pod: node `b`'s
+ * own address, or a host outside the cluster. Both get through on every backend: the agent's ip-masq rules (or,
+ * with `--ip-masq=false`, the CNI bridge's) rewrite the pod's source to its node's address, which the underlay
+ * routes back, and for a node the packet needs no pod route at all.
+ */
+export function expectedReachHost(sc: Scenario, a: NodeSpec, b: NodeSpec | "outside"): {
+  pass: boolean;
+  why: string;
+} {
+  if (b !== "outside" && a.name === b.name) return { pass: true, why: "the pod's own node, through cni0" };
+  return {
+    pass: true,
+    why: `${sc.backend}: masqueraded to ${a.name}'s address, which the underlay routes back`,
+  };
+}
+
 /** The pod MTU a node's agent should announce: underlay link MTU minus the backend's overhead. */
 export function expectedPodMtu(topo: Topology, sc: Scenario, node: NodeSpec): number | undefined {
   const link = topo.links.find((l) =>

@@ -72,12 +72,20 @@ export class LabView {
   }
 
   /** Pings a pod from a pod or a node; `out` is ping's whole output. */
-  async ping(spec: PingSpec): Promise<{ ok: boolean; out: string }> {
-    const to = this.cluster.pod(spec.to);
-    const args = ["ping", "-n", "-c", String(spec.count), "-i", "0.2", "-W", "1"];
-    if (spec.size !== undefined) args.push("-s", String(spec.size));
-    if (spec.dontFragment) args.push("-M", "do");
-    const r = await this.endpoint(spec.from).run([...args, to.ip]);
+  ping(spec: PingSpec): Promise<{ ok: boolean; out: string }> {
+    return this.pingAddress(spec.from, this.cluster.pod(spec.to).ip, spec);
+  }
+
+  /** Pings an address from a pod or a node. */
+  async pingAddress(
+    from: string,
+    ip: string,
+    opts: Pick<PingSpec, "count" | "size" | "dontFragment">,
+  ): Promise<{ ok: boolean; out: string }> {
+    const args = ["ping", "-n", "-c", String(opts.count), "-i", "0.2", "-W", "1"];
+    if (opts.size !== undefined) args.push("-s", String(opts.size));
+    if (opts.dontFragment) args.push("-M", "do");
+    const r = await this.endpoint(from).run([...args, ip]);
     return { ok: r.code === 0, out: (r.stdout + r.stderr).trim() };
   }
 

@@ -62,8 +62,11 @@ export interface PingSpec {
   readonly dontFragment: boolean;
 }
 
-/** Kernel entries a fault can delete by hand. */
-export type DeletableEntry = "route" | "neigh" | "fdb" | "vxlan-device";
+/**
+ * What a fault can delete by hand: a kernel entry the agent owns, or its masquerade rules (the FLANNEL-POSTRTG
+ * chain, which upstream flanneld names the same).
+ */
+export type DeletableEntry = "route" | "neigh" | "fdb" | "vxlan-device" | "masquerade";
 
 /** A fault injected on the lab. `forMs` makes it a window: it is reverted after that long. */
 export type Fault =
@@ -90,12 +93,19 @@ export type Fault =
       readonly restartAfterMs?: number;
     }
     | { readonly kind: "etcd"; readonly action: "stop" | "start" }
+    /** The node's firewall drops a port on the way in (INPUT). */
+    | {
+      readonly kind: "firewall";
+      readonly node: string;
+      readonly proto: "udp" | "tcp";
+      readonly port: number;
+    }
     | { readonly kind: "lease-delete"; readonly node: string }
     | {
       readonly kind: "delete";
       readonly what: DeletableEntry;
       readonly node: string;
-      /** The peer whose entry is deleted (not needed for the vxlan device). */
+      /** The peer whose entry is deleted (not needed for the vxlan device or the masquerade rules). */
       readonly peer?: string;
     }
   )
@@ -122,6 +132,8 @@ export interface Expect {
   readonly udp?: { readonly port: number; readonly min: number };
   readonly plainPodTraffic?: { readonly min: number };
   readonly unencapsulatedPodTraffic?: number;
+  /** capture: at most this many IP fragments (first or later pieces of a fragmented packet) on the wire. */
+  readonly fragments?: number;
   /** leases. */
   readonly count?: number;
   readonly distinct?: boolean;

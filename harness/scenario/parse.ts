@@ -168,7 +168,9 @@ class Reader {
   }
 }
 
-const DELETABLE = ["route", "neigh", "fdb", "vxlan-device"] as const;
+const DELETABLE = ["route", "neigh", "fdb", "vxlan-device", "masquerade"] as const;
+/** What can be deleted without naming a peer. */
+const PEERLESS: readonly string[] = ["vxlan-device", "masquerade"];
 
 /**
  * Parses a bound like `<= 5%`, `< 1%`, `0%` (meaning `<= 0%`).
@@ -220,11 +222,14 @@ const FAULT_EXPECT: Readonly<Record<Fault["kind"], readonly string[]>> = {
   delete: [...PROBE_EXPECT, "restored-within"],
   agent: [...PROBE_EXPECT, "same-subnet", "same-vtep-mac", "gone-from-peers-within"],
   etcd: PROBE_EXPECT,
+  firewall: PROBE_EXPECT,
   "lease-delete": [...PROBE_EXPECT, "gone-from-peers-within"],
 };
 
 /** The expectation keys a fault takes; an agent's subnet and MAC can be compared only when it comes back. */
 export function faultExpectKeys(f: Fault): readonly string[] {
+  // The kernel check that judges restored-within does not read iptables.
+  if (f.kind === "delete" && f.what === "masquerade") return PROBE_EXPECT;
   if (f.kind !== "agent") return FAULT_EXPECT[f.kind];
   const comesBack = f.action === "restart" || f.restartAfterMs !== undefined || f.forMs !== undefined;
   return FAULT_EXPECT.agent.filter((k) =>
@@ -246,6 +251,8 @@ function describeFaultKind(f: Fault): string {
       return `agent action ${f.action}${f.restartAfterMs !== undefined ? " with restart-after" : ""}`;
     case "etcd":
       return `etcd ${f.action}`;
+    case "firewall":
+      return "a firewall drop";
     case "lease-delete":
       return "a lease deletion";
   }
@@ -268,6 +275,8 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     "node",
     "delete",
     "peer",
+    "firewall",
+    "drop",
     "for",
   ]);
   if (!o) return undefined;
@@ -278,12 +287,12 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     if (!(DELETABLE as readonly string[]).includes(what)) {
       return r.fail([...path, "delete"], `must be one of ${DELETABLE.join(", ")}`);
     }
-    const keys = what === "vxlan-device" ? ["delete", "node"] : ["delete", "node", "peer"];
+    const keys = PEERLESS.includes(what) ? ["delete", "node"] : ["delete", "node", "peer"];
     // Nothing is reverted after a deletion (the agent must restore it), so a window means nothing here.
     if (!r.only(o, path, keys, `deleting a ${what}`)) return undefined;
     const node = r.node(o["node"], [...path, "node"], "node");
     let peer: string | undefined;
-    if (what !== "vxlan-device") {
+    if (!PEERLESS.includes(what)) {
       if (o["peer"] === undefined) return r.fail(path, `deleting a ${what} needs peer: <node>`);
       peer = r.node(o["peer"], [...path, "peer"], "node");
       if (!peer) return undefined;
@@ -404,7 +413,17 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     const node = r.node(o["node"], [...path, "node"], "node");
     return node ? { kind: "lease-delete", node } : undefined;
   }
-  return r.fail(path, "a fault needs one of link, agent, etcd, lease, delete");
+  if ("firewall" in o) {
+    if (!r.only(o, path, ["firewall", "drop", "for"], "a firewall drop")) return undefined;
+    const node = r.node(o["firewall"], [...path, "firewall"], "node");
+    const m = /^(udp|tcp)\/(\d{1,5})$/.exec(String(o["drop"] ?? "").trim());
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) {
+      return r.fail([...path, "drop"], `must be a protocol and port like udp/8472 or tcp/2379`);
+    }
+    return node ? { kind: "firewall", node, proto: m[1] as "udp" | "tcp", port, ...win } : undefined;
+  }
+  return r.fail(path, "a fault needs one of link, agent, etcd, lease, delete, firewall");
 }
 
 function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | undefined {
@@ -418,7 +437,7 @@ function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | 
     return { kernel: "desired" };
   }
   const allowed: Record<string, string[]> = {
-    capture: ["vxlan", "udp", "plain-pod-traffic", "unencapsulated-pod-traffic"],
+    capture: ["vxlan", "udp", "plain-pod-traffic", "unencapsulated-pod-traffic", "fragments"],
     leases: ["count", "distinct", "same-form"],
     fault: [
       "recovers-within",
@@ -460,6 +479,7 @@ function parseExpect(r: Reader, kind: string, v: unknown, path: Path): Expect | 
       "unencapsulated-pod-traffic",
     ]);
   }
+  if (o["fragments"] !== undefined) out["fragments"] = r.int(o["fragments"], [...path, "fragments"]);
   if (o["count"] !== undefined) out["count"] = r.int(o["count"], [...path, "count"]);
   if (o["distinct"] !== undefined) out["distinct"] = o["distinct"] === true;
   if (o["same-form"] !== undefined) out["sameForm"] = o["same-form"] === true;
@@ -580,10 +600,28 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
           const c = r.obj(v, p, ["scope", "override"]);
           const overrides: Record<string, boolean> = {};
           for (const [cell, verdict] of Object.entries((c?.["override"] ?? {}) as Obj)) {
-            if (verdict !== "pass" && verdict !== "fail") {
-              r.fail([...p, "override", cell], "must be pass or fail");
+            const at = [...p, "override", cell];
+            if (verdict !== "pass" && verdict !== "fail") r.fail(at, "must be pass or fail");
+            // A cell that is not in the matrix would be an override that silently never applies.
+            const m = /^\s*(\S+)\s*->\s*(\S+)\s*$/.exec(cell);
+            if (!m) {
+              r.fail(
+                at,
+                `must name a cell as "<pod or node> -> <pod, node or outside>", like "n1/p1 -> n2/p1"`,
+                true,
+              );
+              continue;
             }
-            overrides[cell] = verdict === "pass";
+            const from = r.endpoint(m[1], at, podsPerNode, true);
+            const to = m[2] === "outside" ? "outside" : r.endpoint(m[2], at, podsPerNode, true);
+            if (from && to && !from.includes("/") && !to.includes("/")) {
+              r.fail(
+                at,
+                `the matrix probes only from pods to nodes and outside: "${cell}" is not one of its cells`,
+                true,
+              );
+            }
+            overrides[`${from} -> ${to}`] = verdict === "pass";
           }
           action = c ? { kind: "connectivity", scope: "all-pods", overrides } : undefined;
         }
@@ -763,6 +801,10 @@ export function describeAction(a: Action): string {
           return `${f.action} ${f.node}'s agent${f.action === "kill" ? ` (${f.signal})` : ""}`;
         case "etcd":
           return `etcd ${f.action}`;
+        case "firewall":
+          return `${f.node}'s firewall drops ${f.proto}/${f.port}${
+            f.forMs !== undefined ? ` for ${f.forMs / 1000} s` : ""
+          }`;
         case "lease-delete":
           return `delete ${f.node}'s lease`;
         case "delete":

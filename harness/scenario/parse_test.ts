@@ -207,3 +207,72 @@ Deno.test("keys that a fault kind would ignore are errors with line and what app
   );
   assertEquals(ok.steps[0]!.expect, { sameSubnet: true, maxOutageMs: 2000, lateAfterMs: 300 });
 });
+
+Deno.test("firewall drops, masquerade deletion and the fragment count parse, and their mistakes are named", () => {
+  const scenario = (step: string) => `network: {Network: 10.244.0.0/16}\nsteps:\n${step}`;
+  const sc = parseScenario(
+    "s.yml",
+    scenario(
+      "  - fault: {firewall: n2, drop: udp/8472, for: 2s}\n    expect: {max-outage: 3s}\n" +
+        "  - fault: {delete: masquerade, node: n1}\n" +
+        "  - capture: {link: r1:eth1, during: {ping: {from: n1/p1, to: n2/p1, size: 1400}}}\n" +
+        "    expect: {fragments: 0}\n",
+    ),
+    topo,
+  );
+  assertEquals(sc.steps[0]!.action, {
+    kind: "fault",
+    fault: { kind: "firewall", node: "n2", proto: "udp", port: 8472, forMs: 2000 },
+  });
+  assertEquals(sc.steps[0]!.expect, { maxOutageMs: 3000 });
+  assertEquals(sc.steps[1]!.action, {
+    kind: "fault",
+    fault: { kind: "delete", what: "masquerade", node: "n1" },
+  });
+  assertEquals(sc.steps[2]!.expect, { fragments: 0 });
+  const cases: [string, RegExp][] = [
+    ["  - fault: {firewall: n2, drop: icmp}\n", /fault\.drop: must be a protocol and port like udp\/8472/],
+    ["  - fault: {firewall: n2, drop: udp/70000}\n", /must be a protocol and port/],
+    ["  - fault: {firewall: n9, drop: udp/8472}\n", /node "n9"/],
+    ["  - fault: {firewall: n2, drop: udp/8472, peer: n1}\n", /"peer" does not apply to a firewall drop/],
+    [
+      "  - fault: {delete: masquerade, node: n1, peer: n2}\n",
+      /"peer" does not apply to deleting a masquerade/,
+    ],
+    [
+      "  - fault: {delete: masquerade, node: n1}\n    expect: {restored-within: 5s}\n",
+      /"restored-within" does not apply/,
+    ],
+  ];
+  for (const [step, want] of cases) {
+    const msg = errorOf(scenario(step));
+    assert(want.test(msg), `${step.trim()}\n  gave: ${msg}`);
+  }
+});
+
+Deno.test("connectivity overrides name real matrix cells, normalized, and a cell that is not one is an error", () => {
+  const scenario = (step: string) => `network: {Network: 10.244.0.0/16}\nsteps:\n${step}`;
+  const sc = parseScenario(
+    "s.yml",
+    scenario(
+      '  - connectivity: {scope: all-pods, override: {"n1/p1->outside": fail, " n2/p1 ->  n1 ": pass}}\n',
+    ),
+    topo,
+  );
+  assertEquals(sc.steps[0]!.action, {
+    kind: "connectivity",
+    scope: "all-pods",
+    overrides: { "n1/p1 -> outside": false, "n2/p1 -> n1": true },
+  });
+  const cases: [string, RegExp][] = [
+    ['{"n1/p1 to n2/p1": fail}', /must name a cell as "<pod or node> -> <pod, node or outside>"/],
+    ['{"n1/p9 -> n2/p1": fail}', /p9/],
+    ['{"n1 -> n2": fail}', /"n1 -> n2" is not one of its cells/],
+    ['{"n1 -> outside": fail}', /not one of its cells/],
+    ['{"n1/p1 -> n2/p1": maybe}', /must be pass or fail/],
+  ];
+  for (const [override, want] of cases) {
+    const msg = errorOf(scenario(`  - connectivity: {scope: all-pods, override: ${override}}\n`));
+    assert(want.test(msg), `${override}\n  gave: ${msg}`);
+  }
+});

@@ -1,6 +1,7 @@
 /**
  * `delete`: one kernel entry the agent owns deleted by hand, as an operator (or another program) might: the
- * route to a peer's subnet, its neighbour or FDB entry, or the vxlan device itself. The agent must put it back.
+ * route to a peer's subnet, its neighbour or FDB entry, the vxlan device itself, or the masquerade rules. The
+ * agent must put it back.
  *
  * @module
  */
@@ -16,6 +17,11 @@ export const deleteEntry: FaultKind<"delete"> = {
     if (f.what === "vxlan-device") {
       cmd = ["ip", "link", "del", dev];
       what = `the vxlan device ${dev}`;
+    } else if (f.what === "masquerade") {
+      // Both agents keep their masquerade rules in this chain; the jump from POSTROUTING stays, as after a
+      // hand-edited ruleset. A running agent puts them back at its next iptables resync.
+      cmd = ["iptables", "-w", "5", "-t", "nat", "-F", "FLANNEL-POSTRTG"];
+      what = "the masquerade rules (chain FLANNEL-POSTRTG)";
     } else {
       const peer = await lab.leaseOf(f.peer!);
       if (!peer) throw new Failed(`${f.peer} holds no lease: nothing to delete on ${f.node}`);

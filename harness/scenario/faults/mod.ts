@@ -10,6 +10,7 @@ import type { FaultKind, Mark } from "./_kind.ts";
 import { agent } from "./agent.ts";
 import { deleteEntry } from "./delete.ts";
 import { etcd } from "./etcd.ts";
+import { firewall } from "./firewall.ts";
 import { leaseDelete } from "./lease_delete.ts";
 import { link } from "./link.ts";
 import { linkMtu } from "./link_mtu.ts";
@@ -24,6 +25,7 @@ export const FAULTS: { readonly [K in Fault["kind"]]: FaultKind<K> } = {
   netem,
   agent,
   etcd,
+  firewall,
   "lease-delete": leaseDelete,
   delete: deleteEntry,
 };

@@ -1,6 +1,6 @@
 /**
  * `capture`: tcpdump on a node's interface while a ping runs, then counts what was on the wire: VXLAN packets
- * (by port and VNI), udp-backend packets, and pod-addressed packets that crossed unencapsulated. The pcap is
+ * (by port and VNI), udp-backend packets, pod-addressed packets that crossed unencapsulated, and IP fragments. The pcap is
  * kept in the lab directory.
  *
  * @module
@@ -79,6 +79,17 @@ export function capture(
       problems.push(
         `expected at most ${e.unencapsulatedPodTraffic} unencapsulated pod packets, saw ${plain}`,
       );
+    }
+    if (e.fragments !== undefined) {
+      // The fragment offset or the more-fragments flag set: a piece of a packet some hop had to split, as
+      // routers do with vxlan's DF-less outer packets on a link narrower than they are.
+      const n = await count("ip and (ip[6:2] & 0x3fff) != 0");
+      found.push(`${n} IP fragments`);
+      if (n > e.fragments) {
+        problems.push(
+          `expected at most ${e.fragments} IP fragments, saw ${n}: a hop on this link fragments packets`,
+        );
+      }
     }
     const rel = file.slice(c.labDir.length + 1);
     if (problems.length) throw new Failed(`${problems.join("; ")} (pcap: ${rel})`, found);
