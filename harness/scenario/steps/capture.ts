@@ -1,7 +1,7 @@
 /**
  * `capture`: tcpdump on a node's interface while a ping runs, then counts what was on the wire: VXLAN packets
- * (by port and VNI), udp-backend packets, pod-addressed packets that crossed unencapsulated, and IP fragments. The pcap is
- * kept in the lab directory.
+ * (by port and VNI), udp-backend packets, pod-addressed packets that crossed unencapsulated, and IP fragments.
+ * The pcap is kept in the lab directory.
  *
  * @module
  */
@@ -23,8 +23,11 @@ export function capture(
     const file = `${c.labDir}/captures/step${step.index}-${node}-${iface}.pcap`;
     await Deno.mkdir(`${c.labDir}/captures`, { recursive: true });
     await Deno.remove(file).catch(() => {});
+    // --immediate-mode: without it TPACKET_V3 hands packets over a block at a time (or after a 1 s block
+    // timeout), and the SIGINT that ends a short capture drops whatever block was still filling.
     const dump = await c.runtime.spawn(c.topo, node, [
       "tcpdump",
+      "--immediate-mode",
       "-i",
       iface,
       "-nn",
@@ -49,9 +52,16 @@ export function capture(
     } finally {
       await dump.stop("SIGINT");
     }
+    // --count, not output lines: tcpdump prints a VXLAN packet's inner packet on a line of its own.
     const count = async (filter: string) => {
-      const r = await c.runtime.exec(c.topo, node, ["tcpdump", "-r", file, "-nn", filter], { check: false });
-      return r.stdout.split("\n").filter((l) => l.trim()).length;
+      const r = await c.runtime.exec(c.topo, node, ["tcpdump", "-r", file, "-nn", "--count", filter], {
+        check: false,
+      });
+      const n = /^(\d+) packets?\b/m.exec(r.stdout + r.stderr);
+      if (r.code !== 0 || !n) {
+        throw new Failed(`tcpdump could not count "${filter}" in ${file}: ${(r.stderr || r.stdout).trim()}`);
+      }
+      return Number(n[1]);
     };
     const problems: string[] = [];
     const found: string[] = [];
