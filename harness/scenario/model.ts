@@ -93,10 +93,14 @@ export type Fault =
       readonly restartAfterMs?: number;
     }
     | { readonly kind: "etcd"; readonly action: "stop" | "start" }
-    /** The node's firewall drops a port on the way in (INPUT). */
+    /**
+     * The node's firewall drops a port on the way in (INPUT), or (`allow`) lets it in again: a drop without a
+     * window lasts until an `allow` of the same port.
+     */
     | {
       readonly kind: "firewall";
       readonly node: string;
+      readonly rule: "drop" | "allow";
       readonly proto: "udp" | "tcp";
       readonly port: number;
     }

@@ -252,7 +252,7 @@ function describeFaultKind(f: Fault): string {
     case "etcd":
       return `etcd ${f.action}`;
     case "firewall":
-      return "a firewall drop";
+      return f.rule === "drop" ? "a firewall drop" : "lifting a firewall drop";
     case "lease-delete":
       return "a lease deletion";
   }
@@ -277,6 +277,7 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     "peer",
     "firewall",
     "drop",
+    "allow",
     "for",
   ]);
   if (!o) return undefined;
@@ -414,14 +415,21 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     return node ? { kind: "lease-delete", node } : undefined;
   }
   if ("firewall" in o) {
-    if (!r.only(o, path, ["firewall", "drop", "for"], "a firewall drop")) return undefined;
+    const rule = "allow" in o ? "allow" : "drop";
+    if ("allow" in o && "drop" in o) {
+      return r.fail(path, "a firewall step either drops a port or allows it again, not both");
+    }
+    const allowed = rule === "drop" ? ["firewall", "drop", "for"] : ["firewall", "allow"];
+    if (!r.only(o, path, allowed, rule === "drop" ? "a firewall drop" : "lifting a firewall drop")) {
+      return undefined;
+    }
     const node = r.node(o["firewall"], [...path, "firewall"], "node");
-    const m = /^(udp|tcp)\/(\d{1,5})$/.exec(String(o["drop"] ?? "").trim());
+    const m = /^(udp|tcp)\/(\d{1,5})$/.exec(String(o[rule] ?? "").trim());
     const port = m ? Number(m[2]) : 0;
     if (!m || port < 1 || port > 65535) {
-      return r.fail([...path, "drop"], `must be a protocol and port like udp/8472 or tcp/2379`);
+      return r.fail([...path, rule], `must be a protocol and port like udp/8472 or tcp/2379`);
     }
-    return node ? { kind: "firewall", node, proto: m[1] as "udp" | "tcp", port, ...win } : undefined;
+    return node ? { kind: "firewall", node, rule, proto: m[1] as "udp" | "tcp", port, ...win } : undefined;
   }
   return r.fail(path, "a fault needs one of link, agent, etcd, lease, delete, firewall");
 }
@@ -802,7 +810,7 @@ export function describeAction(a: Action): string {
         case "etcd":
           return `etcd ${f.action}`;
         case "firewall":
-          return `${f.node}'s firewall drops ${f.proto}/${f.port}${
+          return `${f.node}'s firewall ${f.rule === "drop" ? "drops" : "lets in"} ${f.proto}/${f.port}${
             f.forMs !== undefined ? ` for ${f.forMs / 1000} s` : ""
           }`;
         case "lease-delete":

@@ -222,7 +222,7 @@ Deno.test("firewall drops, masquerade deletion and the fragment count parse, and
   );
   assertEquals(sc.steps[0]!.action, {
     kind: "fault",
-    fault: { kind: "firewall", node: "n2", proto: "udp", port: 8472, forMs: 2000 },
+    fault: { kind: "firewall", node: "n2", rule: "drop", proto: "udp", port: 8472, forMs: 2000 },
   });
   assertEquals(sc.steps[0]!.expect, { maxOutageMs: 3000 });
   assertEquals(sc.steps[1]!.action, {
@@ -235,6 +235,11 @@ Deno.test("firewall drops, masquerade deletion and the fragment count parse, and
     ["  - fault: {firewall: n2, drop: udp/70000}\n", /must be a protocol and port/],
     ["  - fault: {firewall: n9, drop: udp/8472}\n", /node "n9"/],
     ["  - fault: {firewall: n2, drop: udp/8472, peer: n1}\n", /"peer" does not apply to a firewall drop/],
+    [
+      "  - fault: {firewall: n2, allow: udp/8472, for: 2s}\n",
+      /"for" does not apply to lifting a firewall drop/,
+    ],
+    ["  - fault: {firewall: n2, allow: udp/8472, drop: udp/8472}\n", /either drops a port or allows it/],
     [
       "  - fault: {delete: masquerade, node: n1, peer: n2}\n",
       /"peer" does not apply to deleting a masquerade/,

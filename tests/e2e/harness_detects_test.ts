@@ -5,16 +5,7 @@
  */
 import { match, ok as assert } from "node:assert/strict";
 import { runTopology } from "./_run.ts";
-
-/** The `<testcase>` of a step in the JUnit report, by the step's name. */
-function testcase(junit: string, name: string): string {
-  const xml = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replaceAll("'", "&apos;");
-  const start = junit.search(new RegExp(`name="\\d+\\. ${xml}"`));
-  assert(start >= 0, `no testcase "${name}" in\n${junit}`);
-  const end = junit.indexOf("</testcase>", start);
-  return junit.slice(start, end < 0 ? undefined : end).replaceAll("&lt;", "<").replaceAll("&gt;", ">")
-    .replaceAll("&apos;", "'").replaceAll("&quot;", '"').replaceAll("&amp;", "&");
-}
+import { testcase } from "./_junit.ts";
 
 const SCENARIO = `
 description: broken labs that the fault checks must report

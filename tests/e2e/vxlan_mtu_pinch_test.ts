@@ -2,7 +2,8 @@ import { match, ok as assert } from "node:assert/strict";
 import { runTopology } from "./_run.ts";
 
 Deno.test({
-  name: "e2e: vxlan-mtu-pinch: the mtu step fails on the pinch, naming the narrow link and the MTU that fits",
+  name:
+    "e2e: vxlan-mtu-pinch: the mtu step fails on the pinch, naming the narrow link and the MTU that fits; the capture sees fragments",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -18,6 +19,15 @@ Deno.test({
     match(
       r.out,
       /underlay n2 \(192\.168\.72\.2\) -> n1 \(192\.168\.71\.1\).*fragmentation-needed from r2 \(192\.168\.72\.254 on eth1\)/,
+    );
+    // The wire agrees: 3 pings of 1400 bytes become 1478-byte VXLAN packets, which the routers split in two on
+    // the 1400-byte link, each way; 1300-byte pings (1378-byte VXLAN packets) cross it whole.
+    const frags = /failed as expected: expected at most 0 IP fragments, saw (\d+)/.exec(r.out);
+    assert(frags, r.out);
+    assert(Number(frags[1]) >= 6, `3 pings across the pinch made only ${frags[1]} fragments`);
+    match(
+      r.out,
+      /control, packets that fit the pinch cross it whole .*?: [^\n]*\b6 VXLAN packets[^\n]*0 IP fragments/,
     );
   },
 });
