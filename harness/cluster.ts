@@ -12,7 +12,7 @@ import { agentV8FlagsArg } from "../agent/v8_flags.ts";
 import { UserError } from "../cli/errors.ts";
 import { decodeLeaseAttrs, parseLeaseKey } from "../agent/subnet/lease_codec.ts";
 import type { LeaseAttrs, LeaseSubnets } from "../agent/subnet/lease.ts";
-import { formatCidr, formatIp } from "../agent/ip.ts";
+import { formatCidr, formatIp, parseCidr } from "../agent/ip.ts";
 import { run, type RunResult } from "./process.ts";
 import { attachDetached, type Detached, type DetachedRef, spawnDetached } from "./detached.ts";
 import { isInsideRuntime } from "./runtime/inside.ts";
@@ -86,6 +86,8 @@ export class Cluster implements AsyncDisposable {
   readonly pods: Pod[] = [];
   #etcd: Detached | undefined;
   #agents = new Map<string, Detached>();
+  /** When each agent this process started was started (ms since the epoch). */
+  #agentStartedAt = new Map<string, number>();
 
   constructor(options: ClusterOptions) {
     this.runtime = options.runtime;
@@ -205,20 +207,37 @@ export class Cluster implements AsyncDisposable {
     return (parsed.kvs ?? []).map((kv) => ({ key: atob(kv.key), value: atob(kv.value) }));
   }
 
+  /** The etcd key of the lease a node's subnet.env names (`<prefix>/subnets/10.244.7.0-24`). */
+  async #leaseKey(node: string): Promise<string | undefined> {
+    const subnet = (await this.subnetEnv(node))?.["FLANNEL_SUBNET"];
+    if (!subnet) return undefined;
+    return `${this.etcdPrefix}/subnets/${formatCidr(parseCidr(subnet)).replace("/", "-")}`;
+  }
+
   /** Deletes a node's lease from etcd; returns the key deleted. */
   async deleteLease(node: string): Promise<string | undefined> {
-    const env = await this.subnetEnv(node);
-    const subnet = env?.["FLANNEL_SUBNET"];
-    if (!subnet) return undefined;
-    const [ip, len] = subnet.split("/");
-    const base = ip!.split(".").map(Number);
-    const mask = Number(len);
-    const n = ((base[0]! << 24) | (base[1]! << 16) | (base[2]! << 8) | base[3]!) >>> 0;
-    const net = (n & (mask === 0 ? 0 : (~0 << (32 - mask)) >>> 0)) >>> 0;
-    const key = `${this.etcdPrefix}/subnets/${
-      [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join(".")
-    }-${mask}`;
-    await this.etcdctl(["del", key]);
+    const key = await this.#leaseKey(node);
+    if (key) await this.etcdctl(["del", key]);
+    return key;
+  }
+
+  /**
+   * Gives a node's subnet to another host: the lease is rewritten with `publicIp` (and, for vxlan, a VTEP MAC of
+   * its own), as when the node's lease expired while it was down and a new node took the subnet. Returns the
+   * key, or undefined when the node names no lease.
+   */
+  async giveLeaseAway(node: string, publicIp: string): Promise<string | undefined> {
+    const key = await this.#leaseKey(node);
+    if (!key) return undefined;
+    const { stdout } = await this.etcdctl(["get", key, "--print-value-only"]);
+    const value = stdout.trim() ? JSON.parse(stdout) as Record<string, unknown> : {};
+    const data = value["BackendData"] as Record<string, unknown> | null | undefined;
+    const taken = {
+      ...value,
+      PublicIP: publicIp,
+      ...(data && "VtepMAC" in data ? { BackendData: { ...data, VtepMAC: "02:00:c0:00:02:01" } } : {}),
+    };
+    await this.etcdctl(["put", key, JSON.stringify(taken)]);
     return key;
   }
 
@@ -254,8 +273,10 @@ export class Cluster implements AsyncDisposable {
       "agent",
       ...flags,
     ];
+    const startedAt = Date.now();
     const proc = await this.#startDetached(node, command, `${dir}/agent.log`);
     this.#agents.set(node, proc);
+    this.#agentStartedAt.set(node, startedAt);
     await this.saveState();
     return proc;
   }
@@ -269,6 +290,14 @@ export class Cluster implements AsyncDisposable {
     return isInsideRuntime(this.runtime)
       ? this.runtime.startDetached(this.topo, node, command, { logFile })
       : spawnDetached(this.runtime.wrap(this.topo, node, command), { logFile });
+  }
+
+  /**
+   * When this process started a node's agent (ms since the epoch), or undefined for an agent it did not start
+   * (one attached from a saved lab).
+   */
+  agentStartedAt(node: string): number | undefined {
+    return this.#agents.has(node) ? this.#agentStartedAt.get(node) : undefined;
   }
 
   /** Whether a node's agent process is running. */

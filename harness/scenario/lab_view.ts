@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Cluster, Pod } from "../cluster.ts";
+import type { Cluster, LeaseView, Pod } from "../cluster.ts";
 import type { RunResult } from "../process.ts";
 import type { NodeSpec } from "../topology/model.ts";
 import { formatCidr, parseCidr } from "../../agent/ip.ts";
@@ -140,6 +140,44 @@ export class LabView {
     const cidr = spec.agentIface ? spec.addresses[spec.agentIface]?.[0] : undefined;
     if (!cidr) throw new Failed(`${node} has no address on its agent interface to measure the baseline with`);
     return cidr.split("/")[0]!;
+  }
+
+  /**
+   * What is wrong between the leases in etcd and the lab, one line each: `agents`, a running agent whose
+   * subnet.env names a subnet with no lease or a lease that carries another address than the agent's;
+   * `strangers`, a lease whose PublicIP is no agent node of the lab (left by a host that is gone, or
+   * taken by a stranger). An agent started with `--public-ip` is held to that address.
+   */
+  async leaseProblems(all: readonly LeaseView[]): Promise<{ agents: string[]; strangers: string[] }> {
+    const c = this.cluster;
+    const agents: string[] = [];
+    const strangers: string[] = [];
+    const own = new Map<string, string>();
+    for (const n of c.agentNodes) {
+      const flag = n.agentFlags.map((f) => /^--?public-ip=(.+)$/.exec(f)?.[1]).find(Boolean);
+      const ip = flag ?? (n.agentIface ? n.addresses[n.agentIface]?.[0]?.split("/")[0] : undefined);
+      if (ip) own.set(n.name, ip);
+    }
+    for (const n of c.agentNodes.filter((x) => c.agentRunning(x.name))) {
+      const env = (await c.subnetEnv(n.name))?.["FLANNEL_SUBNET"];
+      if (!env) continue;
+      const subnet = formatCidr(parseCidr(env));
+      const l = all.find((x) => x.subnet === subnet);
+      const ip = own.get(n.name);
+      if (!l) agents.push(`${n.name}'s subnet.env says ${subnet}, which has no lease in etcd`);
+      else if (ip && l.publicIp !== ip) {
+        agents.push(
+          `${n.name}'s subnet.env says ${subnet}, whose lease carries PublicIP ${l.publicIp}, not ${ip}`,
+        );
+      }
+    }
+    const nodeIps = new Set(own.values());
+    for (const l of all) {
+      if (!nodeIps.has(l.publicIp)) {
+        strangers.push(`the lease ${l.subnet} carries PublicIP ${l.publicIp}, which is no node of this lab`);
+      }
+    }
+    return { agents, strangers };
   }
 
   /** An address with the topology node (and interface) that holds it, for messages. */

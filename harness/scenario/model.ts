@@ -105,6 +105,8 @@ export type Fault =
       readonly port: number;
     }
     | { readonly kind: "lease-delete"; readonly node: string }
+    /** The node's subnet given to another host (a stand-in address), as a new node would take an expired lease. */
+    | { readonly kind: "lease-take"; readonly node: string }
     | {
       readonly kind: "delete";
       readonly what: DeletableEntry;

@@ -224,6 +224,7 @@ const FAULT_EXPECT: Readonly<Record<Fault["kind"], readonly string[]>> = {
   etcd: PROBE_EXPECT,
   firewall: PROBE_EXPECT,
   "lease-delete": [...PROBE_EXPECT, "gone-from-peers-within"],
+  "lease-take": [],
 };
 
 /** The expectation keys a fault takes; an agent's subnet and MAC can be compared only when it comes back. */
@@ -255,6 +256,8 @@ function describeFaultKind(f: Fault): string {
       return f.rule === "drop" ? "a firewall drop" : "lifting a firewall drop";
     case "lease-delete":
       return "a lease deletion";
+    case "lease-take":
+      return "a lease given away";
   }
 }
 
@@ -409,10 +412,15 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     return { kind: "etcd", action: o["etcd"], ...win };
   }
   if ("lease" in o) {
-    if (o["lease"] !== "delete") return r.fail([...path, "lease"], "must be delete");
-    if (!r.only(o, path, ["lease", "node"], "a lease deletion")) return undefined;
+    if (o["lease"] !== "delete" && o["lease"] !== "take") {
+      return r.fail([...path, "lease"], "must be delete or take");
+    }
+    const take = o["lease"] === "take";
+    if (!r.only(o, path, ["lease", "node"], take ? "a lease given away" : "a lease deletion")) {
+      return undefined;
+    }
     const node = r.node(o["node"], [...path, "node"], "node");
-    return node ? { kind: "lease-delete", node } : undefined;
+    return node ? { kind: take ? "lease-take" : "lease-delete", node } : undefined;
   }
   if ("firewall" in o) {
     const rule = "allow" in o ? "allow" : "drop";
@@ -815,6 +823,8 @@ export function describeAction(a: Action): string {
           }`;
         case "lease-delete":
           return `delete ${f.node}'s lease`;
+        case "lease-take":
+          return `give ${f.node}'s subnet to another host`;
         case "delete":
           return `delete ${f.what}${f.peer ? ` to ${f.peer}` : ""} on ${f.node} by hand`;
       }

@@ -230,6 +230,8 @@ Deno.test("firewall drops, masquerade deletion and the fragment count parse, and
     fault: { kind: "delete", what: "masquerade", node: "n1" },
   });
   assertEquals(sc.steps[2]!.expect, { fragments: 0 });
+  const take = parseScenario("s.yml", scenario("  - fault: {lease: take, node: n2}\n"), topo);
+  assertEquals(take.steps[0]!.action, { kind: "fault", fault: { kind: "lease-take", node: "n2" } });
   const cases: [string, RegExp][] = [
     ["  - fault: {firewall: n2, drop: icmp}\n", /fault\.drop: must be a protocol and port like udp\/8472/],
     ["  - fault: {firewall: n2, drop: udp/70000}\n", /must be a protocol and port/],
@@ -244,6 +246,8 @@ Deno.test("firewall drops, masquerade deletion and the fragment count parse, and
       "  - fault: {delete: masquerade, node: n1, peer: n2}\n",
       /"peer" does not apply to deleting a masquerade/,
     ],
+    ["  - fault: {lease: take, node: n2, for: 2s}\n", /"for" does not apply to a lease given away/],
+    ["  - fault: {lease: steal, node: n2}\n", /fault\.lease: must be delete or take/],
     [
       "  - fault: {delete: masquerade, node: n1}\n    expect: {restored-within: 5s}\n",
       /"restored-within" does not apply/,

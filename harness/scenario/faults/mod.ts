@@ -12,6 +12,7 @@ import { deleteEntry } from "./delete.ts";
 import { etcd } from "./etcd.ts";
 import { firewall } from "./firewall.ts";
 import { leaseDelete } from "./lease_delete.ts";
+import { leaseTake } from "./lease_take.ts";
 import { link } from "./link.ts";
 import { linkMtu } from "./link_mtu.ts";
 import { netem } from "./netem.ts";
@@ -27,6 +28,7 @@ export const FAULTS: { readonly [K in Fault["kind"]]: FaultKind<K> } = {
   etcd,
   firewall,
   "lease-delete": leaseDelete,
+  "lease-take": leaseTake,
   delete: deleteEntry,
 };
 

@@ -26,7 +26,12 @@ export function latency(
     for (let i = 0; i < repeats; i++) {
       const n = await pingRtts(lab, { node: a.node }, lab.underlayIp(b.node), count);
       const p = await pingRtts(lab, a, b.ip, count);
-      if (!n.length || !p.length) throw new Failed(`no ping answers (${p.length} pod, ${n.length} node)`);
+      if (!n.length || !p.length) {
+        throw new Failed(
+          `no latency to measure: ${from} -> ${to} got ${p.length} of ${count} ping answers, ` +
+            `${a.node} -> ${b.node} got ${n.length} of ${count}`,
+        );
+      }
       node.p50.push(percentile(n, 50));
       node.p99.push(percentile(n, 99));
       pod.p50.push(percentile(p, 50));

@@ -1,10 +1,9 @@
 /**
  * `leases`: what etcd holds: the count, distinct subnets and PublicIPs, each running agent's subnet.env backed
- * by its own lease, and (`same-form`) every lease value of one form whichever agent wrote it.
+ * by its own lease, every lease held by a node of the lab, and (`same-form`) every lease value of one form whichever agent wrote it.
  *
  * @module
  */
-import { formatCidr, parseCidr } from "../../../agent/ip.ts";
 import { maskLease } from "../../checks/mirror.ts";
 import { Failed } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
@@ -32,19 +31,9 @@ export function leases(
     if ((e.distinct ?? true) && new Set(ips).size !== ips.length) {
       throw new Failed(`two leases share a PublicIP: ${ips.join(", ")}`);
     }
-    const mismatched: string[] = [];
-    for (const n of c.agentNodes.filter((x) => c.agentRunning(x.name))) {
-      const env = (await c.subnetEnv(n.name))?.["FLANNEL_SUBNET"];
-      if (!env) continue;
-      const subnet = formatCidr(parseCidr(env));
-      const l = all.find((x) => x.subnet === subnet);
-      const ip = n.agentIface ? n.addresses[n.agentIface]?.[0]?.split("/")[0] : undefined;
-      if (!l) mismatched.push(`${n.name}'s subnet.env says ${subnet}, which has no lease in etcd`);
-      else if (ip && l.publicIp !== ip) {
-        mismatched.push(`${n.name}'s lease ${subnet} carries PublicIP ${l.publicIp}, not ${ip}`);
-      }
-    }
-    if (mismatched.length) throw new Failed(mismatched.join("; "));
+    const { agents, strangers } = await lab.leaseProblems(all);
+    const problems = [...agents, ...strangers];
+    if (problems.length) throw new Failed(problems.join("; "));
     const details: string[] = [];
     let form = "";
     if (e.sameForm) {

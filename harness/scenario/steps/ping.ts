@@ -15,8 +15,11 @@ export function ping(lab: LabView, action: ActionOf<"ping">, step: Step, tries: 
     const { ok, out } = await lab.ping(action.ping);
     const summary = out.split("\n").filter((l) => /packet|error|too long|unreachable/i.test(l)).join("; ");
     if (ok !== want) {
+      const { from, to } = action.ping;
       throw new Failed(
-        `expected ${want ? "success" : "failure"}, got ${ok ? "success" : "failure"}: ${summary}`,
+        `${from} ${ok ? "reached" : "did not reach"} ${to}, expected ${
+          want ? "success" : "failure"
+        }: ${summary}`,
       );
     }
     return { message: `${ok ? "reached" : "did not reach"} ${action.ping.to} as expected: ${summary}` };
