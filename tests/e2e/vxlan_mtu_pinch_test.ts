@@ -29,5 +29,8 @@ Deno.test({
       r.out,
       /control, packets that fit the pinch cross it whole .*?: [^\n]*\b6 VXLAN packets[^\n]*0 IP fragments/,
     );
+    // And what users feel: pod-to-pod TCP far below node-to-node, which a ratio expectation catches.
+    const ratio = /failed as expected: throughput ratio ([\d.]+) is outside >= 0\.5/.exec(r.out);
+    assert(ratio && Number(ratio[1]) < 0.5, r.out);
   },
 });
