@@ -431,7 +431,8 @@ function parseFault(r: Reader, v: unknown, path: Path): Fault | undefined {
     if (!r.only(o, path, allowed, rule === "drop" ? "a firewall drop" : "lifting a firewall drop")) {
       return undefined;
     }
-    const node = r.node(o["firewall"], [...path, "firewall"], "node");
+    // Any node: a drop of tcp/2379 on the etcd node cuts every agent off from etcd.
+    const node = r.node(o["firewall"], [...path, "firewall"]);
     const m = /^(udp|tcp)\/(\d{1,5})$/.exec(String(o[rule] ?? "").trim());
     const port = m ? Number(m[2]) : 0;
     if (!m || port < 1 || port > 65535) {

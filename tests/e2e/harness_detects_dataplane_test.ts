@@ -87,6 +87,14 @@ steps:
     fault: { agent: n2, action: restart }
     expect: { same-subnet: true }
     timeout: 20s
+  - name: etcd cut off from every agent
+    fault: { firewall: etcd, drop: tcp/2379 }
+  - name: a lease deleted while its peer cannot hear etcd
+    fault: { lease: delete, node: n2 }
+    expect: { gone-from-peers-within: 3s }
+    timeout: 5s
+  - name: etcd reachable again
+    fault: { firewall: etcd, allow: tcp/2379 }
 `;
 
 Deno.test({
@@ -169,6 +177,12 @@ Deno.test({
       match(moved, /n2 did not keep its subnet (10\.244\.\d+\.0\/24) \(now (10\.244\.\d+\.0\/24)\)/);
       const [, was, now] = /did not keep its subnet (\S+) \(now (\S+)\)/.exec(moved)!;
       assert(was !== now, moved);
+
+      // A peer cut off from etcd (both directions of tcp/2379 dropped on the etcd node) keeps a deleted
+      // lease's entries.
+      const partitioned = testcase(r.junit, "a lease deleted while its peer cannot hear etcd");
+      match(partitioned, /<failure/);
+      match(partitioned, /n2's entries are still on its peers/);
     } finally {
       await Deno.remove(file);
     }

@@ -1,8 +1,8 @@
 /**
- * `firewall`: a node's firewall drops a port on the way in (`drop: udp/8472`), as a security group or a
- * host firewall that forgot the overlay's port would. The rule goes first in INPUT, where the kernel's vxlan
- * socket and the udp backend's socket both receive, carries a comment naming the harness, and is removed at
- * the end of the window or by a later `allow` of the same port.
+ * `firewall`: a node's firewall drops a port (`drop: udp/8472`), as a security group or a host firewall that
+ * forgot the overlay's port would, or (`drop: tcp/2379` on the etcd node) as a partition from etcd. The rules
+ * go first in INPUT, where the kernel's vxlan socket and the udp backend's socket both receive, and OUTPUT,
+ * carry a comment naming the harness, and are removed at the end of the window or by a later `allow`.
  *
  * @module
  */
@@ -13,19 +13,19 @@ import type { FaultKind, FaultOf, Mark } from "./_kind.ts";
 /** The comment on the harness's own rules, so an operator reading `iptables -S` knows where they came from. */
 const COMMENT = "flannel-lab fault";
 
-function ruleSpec(f: FaultOf<"firewall">): string[] {
+/**
+ * The two rules of a drop: what comes in to the port, and what the node sends from it. Both, because a drop
+ * in one direction is no partition: an etcd server whose clients' ACKs are dropped still pushes watch events
+ * out. `! -i lo` / `! -o lo` keep the node's own clients working (etcdctl on the etcd node, which the harness
+ * uses). A vxlan sender's source port is hashed, not 8472, so the second rule leaves a node's own outgoing
+ * VXLAN alone.
+ */
+function ruleSpecs(f: FaultOf<"firewall">): [chain: string, ...spec: string[]][] {
+  const port = String(f.port);
+  const tail = ["-m", "comment", "--comment", COMMENT, "-j", "DROP"];
   return [
-    "INPUT",
-    "-p",
-    f.proto,
-    "--dport",
-    String(f.port),
-    "-m",
-    "comment",
-    "--comment",
-    COMMENT,
-    "-j",
-    "DROP",
+    ["INPUT", "!", "-i", "lo", "-p", f.proto, "--dport", port, ...tail],
+    ["OUTPUT", "!", "-o", "lo", "-p", f.proto, "--sport", port, ...tail],
   ];
 }
 
@@ -42,10 +42,10 @@ async function iptables(lab: LabView, node: string, args: string[]): Promise<voi
   }
 }
 
-/** Whether the harness's drop of this port is in the node's INPUT chain. */
+/** Whether the harness's drop of this port is in the node's firewall. */
 async function dropping(lab: LabView, f: FaultOf<"firewall">): Promise<boolean> {
   const c = lab.cluster;
-  const r = await c.runtime.exec(c.topo, f.node, ["iptables", "-w", "5", "-C", ...ruleSpec(f)], {
+  const r = await c.runtime.exec(c.topo, f.node, ["iptables", "-w", "5", "-C", ...ruleSpecs(f)[0]!], {
     check: false,
     timeoutMs: 15_000,
   });
@@ -53,9 +53,8 @@ async function dropping(lab: LabView, f: FaultOf<"firewall">): Promise<boolean> 
 }
 
 async function drop(lab: LabView, f: FaultOf<"firewall">, mark: Mark): Promise<string> {
-  const [chain, ...spec] = ruleSpec(f);
-  await iptables(lab, f.node, ["-I", chain!, "1", ...spec]);
-  const what = `${f.node}'s firewall drops ${f.proto}/${f.port} on the way in`;
+  for (const [chain, ...spec] of ruleSpecs(f)) await iptables(lab, f.node, ["-I", chain, "1", ...spec]);
+  const what = `${f.node}'s firewall drops ${f.proto}/${f.port}`;
   mark(what);
   return what;
 }
@@ -67,8 +66,8 @@ async function allow(lab: LabView, f: FaultOf<"firewall">, mark: Mark): Promise<
         `an earlier step must drop it without a window (fault: {firewall: ${f.node}, drop: ${f.proto}/${f.port}})`,
     );
   }
-  await iptables(lab, f.node, ["-D", ...ruleSpec(f)]);
-  const what = `${f.node}'s firewall lets ${f.proto}/${f.port} in again`;
+  for (const rule of ruleSpecs(f)) await iptables(lab, f.node, ["-D", ...rule]);
+  const what = `${f.node}'s firewall lets ${f.proto}/${f.port} through again`;
   mark(what);
   return what;
 }
