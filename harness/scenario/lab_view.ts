@@ -136,10 +136,9 @@ export class LabView {
 
   /** The underlay address of a node's agent interface. */
   underlayIp(node: string): string {
-    const spec = this.node(node);
-    const cidr = spec.agentIface ? spec.addresses[spec.agentIface]?.[0] : undefined;
-    if (!cidr) throw new Failed(`${node} has no address on its agent interface to measure the baseline with`);
-    return cidr.split("/")[0]!;
+    const ip = interfaceIp(this.node(node));
+    if (!ip) throw new Failed(`${node} has no address on its agent interface to measure the baseline with`);
+    return ip;
   }
 
   /**
@@ -155,7 +154,7 @@ export class LabView {
     const own = new Map<string, string>();
     for (const n of c.agentNodes) {
       const flag = n.agentFlags.map((f) => /^--?public-ip=(.+)$/.exec(f)?.[1]).find(Boolean);
-      const ip = flag ?? (n.agentIface ? n.addresses[n.agentIface]?.[0]?.split("/")[0] : undefined);
+      const ip = flag ?? interfaceIp(n);
       if (ip) own.set(n.name, ip);
     }
     for (const n of c.agentNodes.filter((x) => c.agentRunning(x.name))) {
@@ -185,4 +184,9 @@ export class LabView {
     const owner = ownerOf(this.cluster.topo, ip);
     return owner ? `${owner.node.name} (${ip} on ${owner.iface})` : ip;
   }
+}
+
+/** The first address the topology gives a node's agent interface, without its prefix length. */
+function interfaceIp(spec: NodeSpec): string | undefined {
+  return spec.agentIface ? spec.addresses[spec.agentIface]?.[0]?.split("/")[0] : undefined;
 }

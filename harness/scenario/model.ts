@@ -94,8 +94,8 @@ export type Fault =
     }
     | { readonly kind: "etcd"; readonly action: "stop" | "start" }
     /**
-     * The node's firewall drops a port (in to it and out from it), or (`allow`) lets it through again: a drop without a
-     * window lasts until an `allow` of the same port.
+     * The node's firewall drops a port (in to it and out from it), or (`allow`) lets it through again: a drop
+     * without a window lasts until an `allow` of the same port.
      */
     | {
       readonly kind: "firewall";

@@ -6,8 +6,7 @@
  * on the same lab, so the failures come from the checks, and every case asserts what the failure says.
  */
 import { equal, match, ok as assert } from "node:assert/strict";
-import { runTopology } from "./_run.ts";
-import { testcase } from "./_junit.ts";
+import { runBrokenLab, testcase } from "./_broken_lab.ts";
 
 const SCENARIO = `
 description: broken data planes that the connectivity and fault checks must report
@@ -103,88 +102,81 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const file = await Deno.makeTempFile({ suffix: ".scenario.yml" });
-    try {
-      await Deno.writeTextFile(file, SCENARIO);
-      const r = await runTopology("vxlan-same-subnet", ["--scenario", file]);
-      assert(r.code === 1, `the run must fail (exit 1), got ${r.code}\n${r.out}`);
+    const r = await runBrokenLab("vxlan-same-subnet", SCENARIO);
 
-      const windowed = testcase(r.junit, "the overlay port firewalled longer than allowed");
-      match(windowed, /<failure/);
-      match(windowed, /the probe saw an outage of (\d+) ms, longer than max-outage 500 ms/);
-      const ms = Number(/outage of (\d+) ms/.exec(windowed)![1]);
-      assert(ms >= 1500, `a 2 s drop of udp/8472 measured as a ${ms} ms outage`);
+    const windowed = testcase(r.junit, "the overlay port firewalled longer than allowed");
+    match(windowed, /<failure/);
+    match(windowed, /the probe saw an outage of (\d+) ms, longer than max-outage 500 ms/);
+    const ms = Number(/outage of (\d+) ms/.exec(windowed)![1]);
+    assert(ms >= 1500, `a 2 s drop of udp/8472 measured as a ${ms} ms outage`);
 
-      // Every cell that crosses the overlay into or out of n2 dies (requests and replies alike are VXLAN
-      // arriving at n2); cells to node addresses and outside are plain routed traffic and still answer.
-      const firewalled = testcase(r.junit, "the matrix sees the firewalled node");
-      match(firewalled, /<failure/);
-      const cells = /(\d+) of (\d+) cells differ from the expectation: ([^\n<"]*)/.exec(firewalled);
-      assert(cells, firewalled);
-      equal(cells[2], "12");
-      equal(
-        cells[3]!.split(", ").sort().join(", "),
-        "n1 -> n2/p1, n1/p1 -> n2/p1, n2 -> n1/p1, n2/p1 -> n1/p1",
-      );
-      assert(!testcase(r.junit, "control, the matrix after the drop is lifted").includes("<failure"));
+    // Every cell that crosses the overlay into or out of n2 dies (requests and replies alike are VXLAN
+    // arriving at n2); cells to node addresses and outside are plain routed traffic and still answer.
+    const firewalled = testcase(r.junit, "the matrix sees the firewalled node");
+    match(firewalled, /<failure/);
+    const cells = /(\d+) of (\d+) cells differ from the expectation: ([^\n<"]*)/.exec(firewalled);
+    assert(cells, firewalled);
+    equal(cells[2], "12");
+    equal(
+      cells[3]!.split(", ").sort().join(", "),
+      "n1 -> n2/p1, n1/p1 -> n2/p1, n2 -> n1/p1, n2/p1 -> n1/p1",
+    );
+    assert(!testcase(r.junit, "control, the matrix after the drop is lifted").includes("<failure"));
 
-      const lift = testcase(r.junit, "lifting a drop that is not there");
-      match(lift, /<failure/);
-      match(lift, /n2's firewall has no flannel-lab drop of udp\/8472 to lift/);
+    const lift = testcase(r.junit, "lifting a drop that is not there");
+    match(lift, /<failure/);
+    match(lift, /n2's firewall has no flannel-lab drop of udp\/8472 to lift/);
 
-      // Without FLANNEL-POSTRTG the pod's packets leave n1 with their pod source address: n2 routes the reply
-      // back over the overlay, but the outside host has no route to the pod network.
-      const masq = testcase(r.junit, "the matrix sees n1's pod cut off from outside");
-      match(masq, /<failure/);
-      match(masq, /1 of 12 cells differ from the expectation: n1\/p1 -> outside/);
-      const control = testcase(r.junit, "control, n1's agent puts its masquerade rules back");
-      assert(!control.includes("<failure"), control);
+    // Without FLANNEL-POSTRTG the pod's packets leave n1 with their pod source address: n2 routes the reply
+    // back over the overlay, but the outside host has no route to the pod network.
+    const masq = testcase(r.junit, "the matrix sees n1's pod cut off from outside");
+    match(masq, /<failure/);
+    match(masq, /1 of 12 cells differ from the expectation: n1\/p1 -> outside/);
+    const control = testcase(r.junit, "control, n1's agent puts its masquerade rules back");
+    assert(!control.includes("<failure"), control);
 
-      const ping = testcase(r.junit, "a ping across the firewalled port");
-      match(ping, /<failure/);
-      match(ping, /n1\/p1 did not reach n2\/p1, expected success/);
-      const latency = testcase(r.junit, "latency across the firewalled port");
-      match(latency, /<failure/);
-      match(
-        latency,
-        /no latency to measure: n1\/p1 -> n2\/p1 got 0 of 10 ping answers, n1 -> n2 got 10 of 10/,
-      );
+    const ping = testcase(r.junit, "a ping across the firewalled port");
+    match(ping, /<failure/);
+    match(ping, /n1\/p1 did not reach n2\/p1, expected success/);
+    const latency = testcase(r.junit, "latency across the firewalled port");
+    match(latency, /<failure/);
+    match(
+      latency,
+      /no latency to measure: n1\/p1 -> n2\/p1 got 0 of 10 ping answers, n1 -> n2 got 10 of 10/,
+    );
 
-      const narrow = testcase(r.junit, "the mtu step sees the narrowed link");
-      match(narrow, /<failure/);
-      match(narrow, /carries at most 1400 bytes/);
-      const mtuControl = testcase(r.junit, "control, the mtu step after the link is restored");
-      assert(!mtuControl.includes("<failure"), mtuControl);
+    const narrow = testcase(r.junit, "the mtu step sees the narrowed link");
+    match(narrow, /<failure/);
+    match(narrow, /carries at most 1400 bytes/);
+    const mtuControl = testcase(r.junit, "control, the mtu step after the link is restored");
+    assert(!mtuControl.includes("<failure"), mtuControl);
 
-      const mirror = testcase(r.junit, "the mirror check sees n2 lacking what n1 has");
-      match(mirror, /<failure/);
-      match(mirror, /route/);
-      // The subnet.env the stopped agent left behind does not count as the new one holding a lease.
-      const wait = testcase(r.junit, "wait for an agent that cannot lease");
-      match(wait, /<failure/);
-      match(wait, /no subnet.env written since the agent started on n1: not holding a lease yet/);
-      assert(!testcase(r.junit, "control, wait once etcd is back").includes("<failure"));
-      const leases = testcase(r.junit, "the lease check sees a lease held by no node of the lab");
-      match(leases, /<failure/);
-      match(
-        leases,
-        /the lease 10\.244\.\d+\.0\/24 carries PublicIP 192\.0\.2\.1, which is no node of this lab/,
-      );
+    const mirror = testcase(r.junit, "the mirror check sees n2 lacking what n1 has");
+    match(mirror, /<failure/);
+    match(mirror, /route/);
+    // The subnet.env the stopped agent left behind does not count as the new one holding a lease.
+    const wait = testcase(r.junit, "wait for an agent that cannot lease");
+    match(wait, /<failure/);
+    match(wait, /no subnet.env written since the agent started on n1: not holding a lease yet/);
+    assert(!testcase(r.junit, "control, wait once etcd is back").includes("<failure"));
+    const leases = testcase(r.junit, "the lease check sees a lease held by no node of the lab");
+    match(leases, /<failure/);
+    match(
+      leases,
+      /the lease 10\.244\.\d+\.0\/24 carries PublicIP 192\.0\.2\.1, which is no node of this lab/,
+    );
 
-      // The restarted agent finds its old subnet held by 192.0.2.1 and must lease another; same-subnet says so.
-      const moved = testcase(r.junit, "a restarted agent given a new subnet");
-      match(moved, /<failure/);
-      match(moved, /n2 did not keep its subnet (10\.244\.\d+\.0\/24) \(now (10\.244\.\d+\.0\/24)\)/);
-      const [, was, now] = /did not keep its subnet (\S+) \(now (\S+)\)/.exec(moved)!;
-      assert(was !== now, moved);
+    // The restarted agent finds its old subnet held by 192.0.2.1 and must lease another; same-subnet says so.
+    const moved = testcase(r.junit, "a restarted agent given a new subnet");
+    match(moved, /<failure/);
+    match(moved, /n2 did not keep its subnet (10\.244\.\d+\.0\/24) \(now (10\.244\.\d+\.0\/24)\)/);
+    const [, was, now] = /did not keep its subnet (\S+) \(now (\S+)\)/.exec(moved)!;
+    assert(was !== now, moved);
 
-      // A peer cut off from etcd (both directions of tcp/2379 dropped on the etcd node) keeps a deleted
-      // lease's entries.
-      const partitioned = testcase(r.junit, "a lease deleted while its peer cannot hear etcd");
-      match(partitioned, /<failure/);
-      match(partitioned, /n2's entries are still on its peers/);
-    } finally {
-      await Deno.remove(file);
-    }
+    // A peer cut off from etcd (both directions of tcp/2379 dropped on the etcd node) keeps a deleted
+    // lease's entries.
+    const partitioned = testcase(r.junit, "a lease deleted while its peer cannot hear etcd");
+    match(partitioned, /<failure/);
+    match(partitioned, /n2's entries are still on its peers/);
   },
 });

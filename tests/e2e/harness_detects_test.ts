@@ -4,8 +4,7 @@
  * the checks and not from a broken lab. Every case asserts what the failure says.
  */
 import { match, ok as assert } from "node:assert/strict";
-import { runTopology } from "./_run.ts";
-import { testcase } from "./_junit.ts";
+import { runBrokenLab, testcase } from "./_broken_lab.ts";
 
 const SCENARIO = `
 description: broken labs that the fault checks must report
@@ -82,78 +81,71 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const file = await Deno.makeTempFile({ suffix: ".scenario.yml" });
-    try {
-      await Deno.writeTextFile(file, SCENARIO);
-      const r = await runTopology("vxlan-same-subnet", ["--scenario", file]);
-      assert(r.code === 1, `the run must fail (exit 1), got ${r.code}\n${r.out}`);
+    const r = await runBrokenLab("vxlan-same-subnet", SCENARIO);
 
-      const early = testcase(r.junit, "a log line from before the step");
-      match(early, /<failure/);
-      match(
-        early,
-        /n1's agent log has no line matching \/Starting flannel-lab agent\/ written during this step/,
-      );
-      assert(!testcase(r.junit, "control, the same line since the agent started").includes("<failure"));
+    const early = testcase(r.junit, "a log line from before the step");
+    match(early, /<failure/);
+    match(
+      early,
+      /n1's agent log has no line matching \/Starting flannel-lab agent\/ written during this step/,
+    );
+    assert(!testcase(r.junit, "control, the same line since the agent started").includes("<failure"));
 
-      const outage = testcase(r.junit, "outage longer than allowed");
-      match(outage, /<failure/);
-      match(outage, /the probe saw an outage of (\d+) ms, longer than max-outage 500 ms/);
-      const ms = Number(/outage of (\d+) ms/.exec(outage)![1]);
-      assert(ms >= 1500, `a 2 s link-down measured as a ${ms} ms outage`);
+    const outage = testcase(r.junit, "outage longer than allowed");
+    match(outage, /<failure/);
+    match(outage, /the probe saw an outage of (\d+) ms, longer than max-outage 500 ms/);
+    const ms = Number(/outage of (\d+) ms/.exec(outage)![1]);
+    assert(ms >= 1500, `a 2 s link-down measured as a ${ms} ms outage`);
 
-      const loss = testcase(r.junit, "loss where none is allowed");
-      match(loss, /<failure/);
-      match(loss, /probe loss [\d.]+% is not <= 0%/);
+    const loss = testcase(r.junit, "loss where none is allowed");
+    match(loss, /<failure/);
+    match(loss, /probe loss [\d.]+% is not <= 0%/);
 
-      const nothing = testcase(r.junit, "a loss fault that drops nothing");
-      match(nothing, /<failure/);
-      match(nothing, /probe loss 0% is not >= 10%/);
+    const nothing = testcase(r.junit, "a loss fault that drops nothing");
+    match(nothing, /<failure/);
+    match(nothing, /probe loss 0% is not >= 10%/);
 
-      const control = testcase(r.junit, "control, a 1 s outage within bounds");
-      assert(!control.includes("<failure"), control);
-      // The restart checks wait for the new process: with etcd down it never holds its lease, and the step
-      // says so instead of reading what the killed agent left behind.
-      const stuck = testcase(r.junit, "a restarted agent that never comes up");
-      match(stuck, /<failure/);
-      match(stuck, /n2's restarted agent did not write subnet.env within the step's timeout/);
-      const restarted = testcase(r.junit, "control, a restarted agent keeps its subnet and MAC");
-      assert(!restarted.includes("<failure"), restarted);
-      const readyMs = Number(/name="agentReadyMs" value="(\d+)"/.exec(restarted)?.[1] ?? NaN);
-      assert(
-        readyMs >= 500,
-        `the new agent held its lease ${readyMs} ms after the kill (restart-after 500ms)`,
-      );
-      match(
-        r.out,
-        /\[12\] control, a restarted agent keeps its subnet and MAC .*kept subnet 10\.244\.\d+\.0\/24 and kept VTEP MAC/,
-      );
+    const control = testcase(r.junit, "control, a 1 s outage within bounds");
+    assert(!control.includes("<failure"), control);
+    // The restart checks wait for the new process: with etcd down it never holds its lease, and the step
+    // says so instead of reading what the killed agent left behind.
+    const stuck = testcase(r.junit, "a restarted agent that never comes up");
+    match(stuck, /<failure/);
+    match(stuck, /n2's restarted agent did not write subnet.env within the step's timeout/);
+    const restarted = testcase(r.junit, "control, a restarted agent keeps its subnet and MAC");
+    assert(!restarted.includes("<failure"), restarted);
+    const readyMs = Number(/name="agentReadyMs" value="(\d+)"/.exec(restarted)?.[1] ?? NaN);
+    assert(
+      readyMs >= 500,
+      `the new agent held its lease ${readyMs} ms after the kill (restart-after 500ms)`,
+    );
+    match(
+      r.out,
+      /\[12\] control, a restarted agent keeps its subnet and MAC .*kept subnet 10\.244\.\d+\.0\/24 and kept VTEP MAC/,
+    );
 
-      // Kernel state: a route missing on a node whose agent is stopped, and stale entries left on a node whose
-      // agent was down when a peer left, are both reported; the agents started again clear them.
-      for (
-        const name of [
-          "the kernel check sees the missing route",
-          "the kernel check sees n1's stale entries for n2",
-        ]
-      ) {
-        assert(!testcase(r.junit, name).includes("<failure"), testcase(r.junit, name));
-      }
-      match(r.out, /failed as expected: n2's kernel state differs .*1 missing/);
-      match(r.out, /failed as expected: n1's kernel state differs .*3 extra/);
-      for (
-        const name of [
-          "control, n1's agent removes the stale entries",
-          "control, n2's agent restores its route",
-        ]
-      ) {
-        assert(!testcase(r.junit, name).includes("<failure"), testcase(r.junit, name));
-      }
-
-      const measured = Number(/longest outage (\d+) ms/.exec(r.out)?.[1] ?? NaN);
-      assert(measured >= 800, `the control's 1 s link-down measured as a ${measured} ms outage\n${r.out}`);
-    } finally {
-      await Deno.remove(file);
+    // Kernel state: a route missing on a node whose agent is stopped, and stale entries left on a node whose
+    // agent was down when a peer left, are both reported; the agents started again clear them.
+    for (
+      const name of [
+        "the kernel check sees the missing route",
+        "the kernel check sees n1's stale entries for n2",
+      ]
+    ) {
+      assert(!testcase(r.junit, name).includes("<failure"), testcase(r.junit, name));
     }
+    match(r.out, /failed as expected: n2's kernel state differs .*1 missing/);
+    match(r.out, /failed as expected: n1's kernel state differs .*3 extra/);
+    for (
+      const name of [
+        "control, n1's agent removes the stale entries",
+        "control, n2's agent restores its route",
+      ]
+    ) {
+      assert(!testcase(r.junit, name).includes("<failure"), testcase(r.junit, name));
+    }
+
+    const measured = Number(/longest outage (\d+) ms/.exec(r.out)?.[1] ?? NaN);
+    assert(measured >= 800, `the control's 1 s link-down measured as a ${measured} ms outage\n${r.out}`);
   },
 });

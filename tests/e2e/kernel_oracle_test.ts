@@ -89,6 +89,12 @@ async function withLab(
   }
 }
 
+/** The addresses in `ip -j addr show dev X` output, as `address/prefix`. */
+function inetAddrs(json: string): string[] {
+  const [dev] = JSON.parse(json) as { addr_info: { local: string; prefixlen: number }[] }[];
+  return dev!.addr_info.map((a) => `${a.local}/${a.prefixlen}`);
+}
+
 const byDst = (a: { dst: string }, b: { dst: string }) => a.dst.localeCompare(b.dst);
 
 /** The masquerade and forward rules upstream flanneld installs with `--ip-masq`, in upstream's order. */
@@ -209,9 +215,7 @@ Deno.test({
         );
         // Outer packets carry no DF (the kernel default, which upstream keeps).
         equal(d.df ?? "unset", "unset", `${node}: flannel.1 df`);
-        const addrs = JSON.parse(addr!)[0].addr_info.map((a: { local: string; prefixlen: number }) =>
-          `${a.local}/${a.prefixlen}`
-        );
+        const addrs = inetAddrs(addr!);
         deepEqual(addrs, [`${own.address}/32`], `${node}: flannel.1 holds its subnet's address as a /32`);
         await checkRules(exec, node, own);
       }
@@ -273,9 +277,7 @@ Deno.test({
           { kind: "tun", type: "tun", pi: false, persist: false },
           `${node}: flannel0 is a non-persistent TUN without packet info`,
         );
-        const addrs = JSON.parse(addr!)[0].addr_info.map((a: { local: string; prefixlen: number }) =>
-          `${a.local}/${a.prefixlen}`
-        );
+        const addrs = inetAddrs(addr!);
         deepEqual(addrs, [`${own.address}/32`], `${node}: flannel0 holds its subnet's address as a /32`);
         await checkRules(exec, node, own);
       }

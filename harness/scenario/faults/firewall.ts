@@ -29,27 +29,24 @@ function ruleSpecs(f: FaultOf<"firewall">): [chain: string, ...spec: string[]][]
   ];
 }
 
-async function iptables(lab: LabView, node: string, args: string[]): Promise<void> {
+/** Runs iptables on a node; returns whether it succeeded, or (`check`) throws what it said when it did not. */
+async function iptables(lab: LabView, node: string, args: string[], check = true): Promise<boolean> {
   const c = lab.cluster;
   const r = await c.runtime.exec(c.topo, node, ["iptables", "-w", "5", ...args], {
     check: false,
     timeoutMs: 15_000,
   });
-  if (r.code !== 0) {
+  if (r.code !== 0 && check) {
     throw new Failed(
       `iptables ${args.join(" ")} failed on ${node}: ${(r.stderr || r.stdout).trim().slice(-300)}`,
     );
   }
+  return r.code === 0;
 }
 
 /** Whether the harness's drop of this port is in the node's firewall. */
-async function dropping(lab: LabView, f: FaultOf<"firewall">): Promise<boolean> {
-  const c = lab.cluster;
-  const r = await c.runtime.exec(c.topo, f.node, ["iptables", "-w", "5", "-C", ...ruleSpecs(f)[0]!], {
-    check: false,
-    timeoutMs: 15_000,
-  });
-  return r.code === 0;
+function dropping(lab: LabView, f: FaultOf<"firewall">): Promise<boolean> {
+  return iptables(lab, f.node, ["-C", ...ruleSpecs(f)[0]!], false);
 }
 
 async function drop(lab: LabView, f: FaultOf<"firewall">, mark: Mark): Promise<string> {
