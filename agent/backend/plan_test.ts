@@ -93,6 +93,26 @@ Deno.test("planVxlan: a changed VtepMAC or PublicIP changes the entries; a remov
   assert.deepEqual([empty.routes, empty.neighs, empty.fdbs, empty.peers.size], [[], [], [], 0]);
 });
 
+Deno.test("planVxlan: a VtepMAC two hosts claim goes to the lowest lease key, whatever the snapshot order", () => {
+  const taken = lease("10.244.9.0/24", "192.0.2.1", "vxlan", { VNI: 1, VtepMAC: "02:00:00:00:00:02" });
+  const second = lease("10.244.8.0/24", "192.168.77.2", "vxlan", { VNI: 1, VtepMAC: "02:00:00:00:00:02" });
+  const mine = lease("10.244.7.0/24", "192.168.77.7", "vxlan", { VNI: 1, VtepMAC: "02:00:00:00:00:01" });
+  for (const order of [[OWN, B, taken, second, mine], [OWN, mine, second, taken, B]]) {
+    const d = planVxlan(snapshot(...order), OWN, CTX);
+    // B and its second lease share one host, so one FDB entry; the stranger's claim is refused.
+    assert.deepEqual(d.fdbs.map((f) => [f.lladdr, f.dst]), [["02:00:00:00:00:02", "192.168.77.2"]]);
+    assert.deepEqual(d.neighs.map((n) => n.dst).sort(), ["10.244.2.0", "10.244.8.0"]);
+    const refused = d.peers.get("10.244.9.0-24") as { state: string; reason: string };
+    assert.equal(refused.state, "error");
+    assert.match(
+      refused.reason,
+      /VtepMAC 02:00:00:00:00:02 is also claimed by lease 10.244.2.0-24 \(PublicIP 192.168.77.2\)/,
+    );
+    assert.match((d.peers.get("10.244.7.0-24") as { reason: string }).reason, /this node's own VTEP/);
+    assert.equal(d.peers.get("10.244.8.0-24")?.state, "programmed");
+  }
+});
+
 Deno.test("planHostGw: a route via each directly reachable host-gw peer, a named error for the others", () => {
   const own = lease("10.244.1.0/24", "192.168.77.1", "host-gw");
   const near = lease("10.244.2.0/24", "192.168.77.2", "host-gw");

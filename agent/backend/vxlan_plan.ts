@@ -3,6 +3,8 @@
  * remote vxlan lease: ARP `subnet-addr lladdr VtepMAC PERMANENT`, FDB `VtepMAC dst PublicIP self permanent`
  * and route `subnet via subnet-addr dev flannel.N onlink` — or, with DirectRouting and a peer whose PublicIP
  * the kernel reaches without a gateway on the external interface, only `subnet via PublicIP dev <ext>`.
+ * A VtepMAC that two hosts claim (or that is our own) is an error for every lease but the lowest-keyed owner:
+ * the FDB holds one remote per MAC.
  *
  * The plan is per address family: IPv4 programs `flannel.<VNI>` from the lease's subnet, `PublicIP` and
  * `BackendData`; IPv6 programs `flannel-v6.<VNI>` from its IPv6 subnet, `PublicIPv6` and `BackendV6Data`.
@@ -36,6 +38,34 @@ export interface VxlanPlanContext {
   readonly family?: 4 | 6;
 }
 
+/** A remote lease reached through the tunnel, before MAC clashes are settled. */
+interface Tunnel {
+  readonly key: string;
+  readonly mac: string;
+  readonly publicIp: string;
+  readonly dst: string;
+  readonly subnetAddr: string;
+}
+
+function vtepMac(data: unknown): string | undefined {
+  return normalizeMac(
+    typeof data === "object" && data !== null ? (data as { VtepMAC?: unknown }).VtepMAC : undefined,
+  );
+}
+
+/**
+ * Which lease owns each VtepMAC: the lowest lease key, so that every agent settles a clash the same way
+ * whatever order its snapshot holds.
+ */
+function macOwners(tunnels: readonly Tunnel[]): Map<string, Tunnel> {
+  const owners = new Map<string, Tunnel>();
+  for (const t of tunnels) {
+    const o = owners.get(t.mac);
+    if (!o || t.key < o.key) owners.set(t.mac, t);
+  }
+  return owners;
+}
+
 /**
  * The entries vxlan wants for every remote lease of `snapshot`.
  *
@@ -56,9 +86,8 @@ export function planVxlan(
   const ownKey = leaseKeyName(own);
   const family = ctx.family ?? 4;
   const routes: DesiredRoute[] = [];
-  const neighs: DesiredNeigh[] = [];
-  const fdbs: DesiredFdb[] = [];
   const peers = new Map<string, PeerState>();
+  const tunnels: Tunnel[] = [];
   for (const [key, lease] of snapshot) {
     if (key === ownKey) continue;
     const screened = screenPeer(lease, family, {
@@ -79,8 +108,7 @@ export function planVxlan(
         continue;
       }
     }
-    const data = part.data as { VtepMAC?: unknown } | null | undefined;
-    const mac = normalizeMac(typeof data === "object" && data !== null ? data.VtepMAC : undefined);
+    const mac = vtepMac(part.data);
     if (!mac) {
       peers.set(key, {
         state: "error",
@@ -88,11 +116,38 @@ export function planVxlan(
       });
       continue;
     }
-    const subnetAddr = formatIp(part.subnet.addr);
-    neighs.push({ index: ctx.device, dst: subnetAddr, lladdr: mac, peer: key });
-    fdbs.push({ index: ctx.device, lladdr: mac, dst: publicIp, peer: key });
-    routes.push({ dst, gateway: subnetAddr, oif: ctx.device, onlink: true, peer: key });
-    peers.set(key, { state: "programmed", via: "tunnel" });
+    tunnels.push({ key, mac, publicIp, dst, subnetAddr: formatIp(part.subnet.addr) });
+  }
+
+  const neighs: DesiredNeigh[] = [];
+  const fdbs: DesiredFdb[] = [];
+  const ownMac = vtepMac(family === 4 ? own.attrs.backendData : own.attrs.backendV6Data);
+  const owners = macOwners(tunnels);
+  const forwarded = new Set<string>();
+  for (const t of tunnels) {
+    const owner = owners.get(t.mac)!;
+    const clash = t.mac === ownMac
+      ? "is this node's own VTEP's"
+      : owner.publicIp !== t.publicIp
+      ? `is also claimed by lease ${owner.key} (PublicIP ${owner.publicIp})`
+      : undefined;
+    if (clash) {
+      // The FDB maps one MAC to one remote VTEP: installing both would have each run overwrite the other's
+      // entry, and traffic for one of the subnets would go to the wrong host.
+      peers.set(t.key, {
+        state: "error",
+        reason: `VtepMAC ${t.mac} ${clash}, so nothing is installed for it`,
+      });
+      continue;
+    }
+    neighs.push({ index: ctx.device, dst: t.subnetAddr, lladdr: t.mac, peer: t.key });
+    // Leases of one host that share its MAC share one FDB entry.
+    if (!forwarded.has(t.mac)) {
+      forwarded.add(t.mac);
+      fdbs.push({ index: ctx.device, lladdr: t.mac, dst: t.publicIp, peer: t.key });
+    }
+    routes.push({ dst: t.dst, gateway: t.subnetAddr, oif: ctx.device, onlink: true, peer: t.key });
+    peers.set(t.key, { state: "programmed", via: "tunnel" });
   }
   return { routes, neighs, fdbs, peers };
 }
