@@ -22,6 +22,11 @@ export const LABELS = {
   agentFlags: "flannel-lab.agent-flags",
   /** The address etcd listens on (default: the first `ip addr add` in the etcd node's exec lines). */
   etcdAddress: "flannel-lab.etcd-address",
+  /**
+   * An address on this node (a router or client, configured by its exec lines) that stands for the internet:
+   * the connectivity matrix's `outside` column. At most one node has it; without it, the etcd host stands in.
+   */
+  internet: "flannel-lab.internet",
 } as const;
 
 /** One end of a link. */
@@ -68,6 +73,8 @@ export interface NodeSpec {
   readonly agentFlags: readonly string[];
   /** For `etcd`: the address it listens on. */
   readonly etcdAddress?: string;
+  /** For the node labelled `flannel-lab.internet`: the address that stands for the internet. */
+  readonly internet?: string;
   /** Addresses the exec lines configure (`ip addr add CIDR dev IF`), by interface. */
   readonly addresses: Readonly<Record<string, readonly string[]>>;
 }

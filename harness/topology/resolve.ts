@@ -443,6 +443,22 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
         );
       }
     }
+    const internet = labels[LABELS.internet];
+    if (internet !== undefined) {
+      const configured = Object.values(addresses).flat().map((a) => a.split("/")[0]);
+      if (role !== "router" && role !== "client") {
+        fail(
+          labelPath(LABELS.internet),
+          `only a router or client can stand for the internet, not this ${role}`,
+        );
+      } else if (!configured.includes(internet)) {
+        fail(
+          labelPath(LABELS.internet),
+          `"${internet}" is not an address ${name}'s exec lines add (${configured.join(", ") || "none"}): ` +
+            `add "ip addr add ${internet}/32 dev lo"`,
+        );
+      }
+    }
     if (role === "router" && sysctls["net.ipv4.ip_forward"] !== "1") {
       fail(nodePath, `router "${name}" does not forward: add sysctls: {net.ipv4.ip_forward: 1}`);
     }
@@ -463,8 +479,19 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
       ...(agentIface ? { agentIface } : {}),
       agentFlags,
       ...(etcdAddress ? { etcdAddress } : {}),
+      ...(internet !== undefined ? { internet } : {}),
       addresses,
     });
+  }
+  const internets = nodes.filter((n) => n.internet !== undefined);
+  if (internets.length > 1) {
+    fail(
+      ["topology", "nodes"],
+      `only one node stands for the internet, found ${LABELS.internet} on ${
+        internets.map((n) => n.name).join(", ")
+      }`,
+      true,
+    );
   }
   const etcds = nodes.filter((n) => n.role === "etcd");
   if (nodes.some((n) => n.role === "node") && etcds.length !== 1) {

@@ -67,6 +67,45 @@ Deno.test("resolveTopology checks roles: routers must forward, one etcd", () => 
   );
 });
 
+Deno.test("resolveTopology: one node may stand for the internet, with an address its exec lines add", () => {
+  const router = (labels: string, exec: string) =>
+    GOOD.replace(
+      "n1: {group: g}",
+      `n1: {group: g}\n    r1: {labels: {${labels}}, sysctls: {net.ipv4.ip_forward: 1}, exec: [${exec}]}`,
+    );
+  const t = resolveTopology(
+    "/x/t.clab.yml",
+    router(
+      "flannel-lab.role: router, flannel-lab.internet: 203.0.113.1",
+      "ip addr add 203.0.113.1/32 dev lo",
+    ),
+  );
+  assertEquals(t.nodes.find((n) => n.name === "r1")!.internet, "203.0.113.1");
+  const unset = problemsOf(
+    router(
+      "flannel-lab.role: router, flannel-lab.internet: 203.0.113.1",
+      "ip addr add 10.0.0.254/24 dev eth1",
+    ),
+  );
+  assert(unset.includes('"203.0.113.1" is not an address r1\'s exec lines add (10.0.0.254)'), unset);
+  assert(unset.includes('add "ip addr add 203.0.113.1/32 dev lo"'), unset);
+  assert(
+    problemsOf(
+      GOOD.replace("flannel-lab.role: etcd}", "flannel-lab.role: etcd, flannel-lab.internet: 10.0.0.9}"),
+    )
+      .includes("only a router or client can stand for the internet, not this etcd"),
+  );
+  const two = router(
+    "flannel-lab.role: router, flannel-lab.internet: 203.0.113.1",
+    "ip addr add 203.0.113.1/32 dev lo",
+  )
+    .replace(
+      "n1: {group: g}",
+      "n1: {group: g}\n    c1: {labels: {flannel-lab.role: client, flannel-lab.internet: 198.51.100.1}, exec: [ip addr add 198.51.100.1/32 dev lo]}",
+    );
+  assert(problemsOf(two).includes("only one node stands for the internet, found flannel-lab.internet on"));
+});
+
 Deno.test("extended veth links keep MTU and MAC", () => {
   const t = resolveTopology(
     "/x/t.clab.yml",

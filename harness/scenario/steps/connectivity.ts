@@ -1,7 +1,8 @@
 /**
  * `connectivity: all-pods`: the reachability matrix. Rows are every pod and every agent node; columns are every
- * pod, every agent node's own address and one host outside the cluster (the etcd host: on the lab network, not
- * a flannel node, as the internet is to pods, so reaching it needs ip-masq). Each cell's verdict is derived
+ * pod, every agent node's own address and one address outside the cluster: the one a node labels
+ * `flannel-lab.internet` (typically a router's loopback), else the etcd host; neither is a flannel node nor
+ * routes the pod network, as the internet does not, so reaching it needs ip-masq. Each cell's verdict is derived
  * from the backend and the topology (`expect.ts`) unless the scenario overrides it (`"n1/p1 -> outside": false`).
  * Node-to-node and node-to-outside cells are the underlay's business and are not probed.
  *
@@ -20,7 +21,7 @@ interface Target {
   readonly id: string;
   readonly ip: string;
   readonly kind: "pod" | "node" | "outside";
-  /** The node it is on (the etcd node for `outside`). */
+  /** The node it is on. */
   readonly node: NodeSpec;
 }
 
@@ -29,13 +30,29 @@ function podsInOrder(lab: LabView) {
   return [...lab.cluster.pods].sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
 }
 
+/** The `outside` column: the topology's stand-in for the internet, else the etcd host. */
+function outside(lab: LabView): Target & { readonly what: string } {
+  const internet = lab.cluster.topo.nodes.find((n) => n.internet !== undefined);
+  if (internet) {
+    return { id: "outside", ip: internet.internet!, kind: "outside", node: internet, what: "the internet" };
+  }
+  const etcd = lab.cluster.etcdNode;
+  return {
+    id: "outside",
+    ip: etcd.etcdAddress!,
+    kind: "outside",
+    node: etcd,
+    what: "a lab host that is not a flannel node",
+  };
+}
+
 /** The matrix's columns: pods, then agent nodes' own addresses, then the outside host. */
 function targets(lab: LabView): Target[] {
   const c = lab.cluster;
   return [
     ...podsInOrder(lab).map((p) => ({ id: p.id, ip: p.ip, kind: "pod" as const, node: lab.node(p.node) })),
     ...c.agentNodes.map((n) => ({ id: n.name, ip: lab.underlayIp(n.name), kind: "node" as const, node: n })),
-    { id: "outside", ip: c.etcdNode.etcdAddress!, kind: "outside", node: c.etcdNode },
+    outside(lab),
   ];
 }
 
@@ -84,9 +101,8 @@ export function connectivity(
       }
       lines.push(`${s.padEnd(width)}  ${cells.join(" ")}`);
     }
-    lines.push(
-      `outside: ${c.etcdNode.name} (${c.etcdNode.etcdAddress}), a lab host that is not a flannel node`,
-    );
+    const out = outside(lab);
+    lines.push(`outside: ${out.ip} on ${out.node.name}, ${out.what}`);
     for (const r of reasons) lines.push(`expected unreachable: ${r}`);
     if (wrong.length) {
       throw new Failed(
