@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { Benchmark, BenchReport } from "./mod.ts";
+import { type Benchmark, type BenchReport, scaled, SMOKE } from "./report.ts";
 import { startMiniLab } from "../harness/mini_lab.ts";
 import type { Process } from "../harness/process.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
@@ -24,9 +24,12 @@ import { AGENT_V8_FLAGS, agentV8FlagsArg } from "../agent/v8_flags.ts";
 import { countLeases, miniLabGateway, putSyntheticLeases } from "../tests/helpers/etcd_leases.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
 import { uniqueName } from "../tests/helpers/tmpdir.ts";
+import { median, spread } from "./stats.ts";
 
-const SIZES = (Deno.env.get("AGENT_BENCH_SIZES") ?? "0,1000,10000").split(",").map(Number);
-const REPEATS = Number(Deno.env.get("AGENT_BENCH_REPEATS") ?? 5);
+const SIZES = (Deno.env.get("AGENT_BENCH_SIZES") ?? (SMOKE ? "0,100" : "0,1000,10000")).split(",").map(
+  Number,
+);
+const REPEATS = scaled(5, 1, "AGENT_BENCH_REPEATS");
 const CONFIG = '{"Network":"10.0.0.0/8","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1}}';
 const SETTLE_MS = 2000;
 const TICK_S = 1 / 100; // USER_HZ
@@ -44,15 +47,6 @@ interface Run {
   /** CPU time (user + system), s, until SETTLE_MS after programming. */
   readonly cpuS: number;
 }
-
-function median(v: readonly number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-const spread = (v: readonly number[], digits: number) =>
-  `${median(v).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})`;
 
 async function procStats(pid: number): Promise<{ peakRssMiB: number; cpuS: number }> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);

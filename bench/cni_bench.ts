@@ -17,7 +17,7 @@ import { buildDelegateConfig, renderDelegateConfig } from "../agent/cni/delegate
 import { installPlugin } from "../agent/cni/install.ts";
 import { parseFlannelNetConf } from "../agent/cni/netconf.ts";
 import { parseSubnetEnv } from "../agent/cni/subnet_env.ts";
-import type { Benchmark, BenchReport } from "./mod.ts";
+import { type Benchmark, type BenchReport, scaled } from "./report.ts";
 import { Netns } from "../harness/netns.ts";
 import { run } from "../harness/process.ts";
 import { tempDir, uniqueName } from "../tests/helpers/tmpdir.ts";
@@ -216,7 +216,7 @@ async function measureWarmup(bin: string, stdin: string): Promise<void> {
 export const cniBenchmark: Benchmark = {
   name: "cni",
   async run(): Promise<BenchReport> {
-    const result = await cniBench({ pods: 50, upstream: Deno.env.get("FLANNEL_UPSTREAM_CNI") });
+    const result = await cniBench({ pods: scaled(50, 5), upstream: Deno.env.get("FLANNEL_UPSTREAM_CNI") });
     const rows = Object.entries(result.variants).map(([name, v]) => [
       name,
       v.add.p50,

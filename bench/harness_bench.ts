@@ -15,18 +15,12 @@ import { println } from "../cli/output.ts";
 import { downLab, upLab } from "../harness/lab.ts";
 import { readTopology } from "../harness/topology/read.ts";
 import { run } from "../harness/process.ts";
-/** The shape of bench/mod.ts's BenchReport (kept local: that registry imports every benchmark). */
-interface BenchReport {
-  readonly title: string;
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly (string | number)[])[];
-  readonly notes: readonly string[];
-  readonly data: unknown;
-}
+import { type Benchmark, type BenchReport, formatReport, scaled, SMOKE } from "./report.ts";
+import { median } from "./stats.ts";
 
 const TOPOLOGIES = new URL("../topologies/", import.meta.url).pathname;
 const RESULTS = new URL("./results/", import.meta.url).pathname;
-const REPEATS = 3;
+const REPEATS = scaled(3, 1);
 const DEFAULT = [
   "vxlan-same-subnet",
   "hostgw-same-subnet",
@@ -48,11 +42,6 @@ export interface Sample {
   readonly bringUpMs: number;
   readonly teardownMs: number;
   readonly pinged: boolean;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] ?? NaN;
 }
 
 /** Brings a topology up once (nodes, etcd, agents, one pod per node), pings across, tears it down. */
@@ -134,10 +123,10 @@ async function bareNetnsMs(name: string): Promise<number> {
 }
 
 /** The benchmark (register it in bench/mod.ts to run it with `deno task bench harness`). */
-export const harnessBenchmark: { readonly name: string; run(): Promise<BenchReport> } = {
+export const harnessBenchmark: Benchmark = {
   name: "harness",
   async run(): Promise<BenchReport> {
-    return await measure(DEFAULT);
+    return await measure(SMOKE ? DEFAULT.slice(0, 1) : DEFAULT);
   },
 };
 
@@ -186,25 +175,6 @@ async function measure(names: readonly string[]): Promise<BenchReport> {
     ],
     data,
   };
-}
-
-/** The report as Markdown (the same shape as bench/mod.ts's formatReport, without importing the registry). */
-function formatReport(r: BenchReport): string {
-  const cells = [r.columns.map(String), ...r.rows.map((row) => row.map(String))];
-  const widths = r.columns.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? "").length)));
-  const line = (row: readonly string[]) =>
-    "| " + row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ") + " |";
-  const sep = "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|";
-  return [
-    `## ${r.title}`,
-    "",
-    line(cells[0]!),
-    sep,
-    ...cells.slice(1).map(line),
-    "",
-    ...r.notes.map((n) => `- ${n}`),
-  ]
-    .join("\n");
 }
 
 if (import.meta.main) {

@@ -14,11 +14,11 @@ import {
   type NetlinkRequest,
   routeRequest,
 } from "../agent/netlink/mod.ts";
-import type { Benchmark, BenchReport } from "./mod.ts";
+import { type Benchmark, type BenchReport, scaled } from "./report.ts";
 
-const N = 5000;
-const SAMPLE = 500;
-const RUNS = 5;
+const N = scaled(5000, 200);
+const SAMPLE = scaled(500, 50);
+const RUNS = scaled(5, 1);
 
 type Kind = "routes" | "arp" | "fdb";
 type Method = "batched" | "per-request" | "ip -batch" | "ip per entry";

@@ -21,25 +21,20 @@
  *
  * @module
  */
-import type { Benchmark, BenchReport } from "./mod.ts";
+import { type Benchmark, type BenchReport, scaled } from "./report.ts";
 import { startUdpLab, startUpstreamUdpLab, type UdpLabNode } from "../tests/helpers/udp_lab.ts";
 import type { Netns } from "../harness/netns.ts";
 import type { Process } from "../harness/process.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
+import { median } from "./stats.ts";
 
-const REPEATS = Number(Deno.env.get("UDP_BENCH_REPEATS") ?? 4);
-const SECONDS = Number(Deno.env.get("UDP_BENCH_SECONDS") ?? 5);
-const PINGS = 200;
+const REPEATS = scaled(4, 1, "UDP_BENCH_REPEATS");
+const SECONDS = scaled(5, 1, "UDP_BENCH_SECONDS");
+const PINGS = scaled(200, 20);
 
 type PathName = "node" | "ours" | "plain" | "upstream";
 const NAMES: readonly PathName[] = ["node", "ours", "plain", "upstream"];
 const series = (): Record<PathName, number[]> => ({ node: [], ours: [], plain: [], upstream: [] });
-
-function median(v: readonly number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function percentile(v: readonly number[], p: number): number {
   const s = [...v].sort((a, b) => a - b);

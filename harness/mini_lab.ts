@@ -33,6 +33,11 @@ export interface MiniLabOptions {
   readonly split?: boolean;
   /** The etcd key prefix (default /coreos.com/network). */
   readonly etcdPrefix?: string;
+  /**
+   * Where the lab's directory (etcd's data, logs) is made (default: the system's temp folder). Benchmarks pass
+   * a tmpfs such as /dev/shm so that etcd's fsyncs cost nothing.
+   */
+  readonly parentDir?: string;
 }
 
 /** A running mini lab; dispose it to stop everything and delete every namespace. */
@@ -53,7 +58,10 @@ export async function startMiniLab(options: MiniLabOptions): Promise<MiniLab> {
   const p = options.prefix;
   const mtu = options.mtu ?? 1500;
   const etcdPrefix = options.etcdPrefix ?? "/coreos.com/network";
-  const dir = await Deno.makeTempDir({ prefix: `flannel-lab-${p}-` });
+  const dir = await Deno.makeTempDir({
+    prefix: `flannel-lab-${p}-`,
+    ...(options.parentDir ? { dir: options.parentDir } : {}),
+  });
   const owned: Netns[] = [];
   const agents: Process[] = [];
   let etcd: Etcd | undefined;
