@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Benchmark, type BenchReport, scaled, SMOKE } from "./report.ts";
+import { type Benchmark, type BenchReport, type Headline, scaled, SMOKE } from "./report.ts";
 import { startMiniLab } from "../harness/mini_lab.ts";
 import type { Process } from "../harness/process.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
@@ -139,6 +139,7 @@ async function run(): Promise<BenchReport> {
   }
 
   const rows: (string | number)[][] = [];
+  const headlines: Headline[] = [];
   for (const size of SIZES) {
     const of = (kind: Kind, f: (r: Run) => number) =>
       runs.filter((r) => r.kind === kind && r.leases === size).map(f);
@@ -154,8 +155,26 @@ async function run(): Promise<BenchReport> {
       spread(of("ours", (r) => r.cpuS), 2),
       spread(of("upstream", (r) => r.cpuS), 2),
     ]);
+    if (size === 0) continue;
+    const m = (kind: Kind, f: (r: Run) => number) => median(of(kind, f));
+    const time = (r: Run) => r.programmedMs / 1000;
+    const rss = (r: Run) => r.peakRssMiB;
+    headlines.push({
+      figure: `cold start, ${size} leases: start → all entries`,
+      ratio: m("ours", time) / m("upstream", time),
+      baseline: "upstream flanneld",
+      ...(size >= 10_000 ? { target: { op: "<=" as const, value: 0.5 } } : {}),
+      detail: `${m("ours", time).toFixed(2)} vs ${m("upstream", time).toFixed(2)} s`,
+    }, {
+      figure: `cold start, ${size} leases: peak RSS`,
+      ratio: m("ours", rss) / m("upstream", rss),
+      baseline: "upstream flanneld",
+      target: { op: "<=", value: 1.2 },
+      detail: `${m("ours", rss).toFixed(0)} vs ${m("upstream", rss).toFixed(0)} MiB`,
+    });
   }
   return {
+    headlines,
     title: "agent cold start with N vxlan leases in etcd: ours vs upstream flanneld",
     columns: [
       "leases",

@@ -17,7 +17,7 @@ import { buildDelegateConfig, renderDelegateConfig } from "../agent/cni/delegate
 import { installPlugin } from "../agent/cni/install.ts";
 import { parseFlannelNetConf } from "../agent/cni/netconf.ts";
 import { parseSubnetEnv } from "../agent/cni/subnet_env.ts";
-import { type Benchmark, type BenchReport, scaled } from "./report.ts";
+import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import { Netns } from "../harness/netns.ts";
 import { run } from "../harness/process.ts";
 import { tempDir, uniqueName } from "../tests/helpers/tmpdir.ts";
@@ -227,7 +227,21 @@ export const cniBenchmark: Benchmark = {
     const ratioNotes = Object.entries(result.ratios).map(([k, r]) =>
       `${k}: ` + Object.entries(r).map(([m, x]) => `${m} ${x}`).join(", ")
     );
+    const ours = result.variants["flannel-lab"]!;
+    const bridge = result.variants["bridge (direct)"]!;
+    const headlines: Headline[] = [{
+      figure: "CNI ADD p50 (deno run)",
+      ratio: ours.add.p50 / bridge.add.p50,
+      baseline: "the bridge plugin, direct",
+      detail: `${ours.add.p50} vs ${bridge.add.p50} ms; upstream's Go plugin is not built here`,
+    }, {
+      figure: "CNI DEL p50 (deno run)",
+      ratio: ours.del.p50 / bridge.del.p50,
+      baseline: "the bridge plugin, direct",
+      detail: `${ours.del.p50} vs ${bridge.del.p50} ms`,
+    }];
     return {
+      headlines,
       title: `CNI ADD/DEL latency, ${result.pods} pods (ms)`,
       columns: ["plugin", "ADD p50", "ADD p99", "DEL p50", "DEL p99"],
       rows,

@@ -24,7 +24,7 @@ import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
 import { uniqueName } from "../tests/helpers/tmpdir.ts";
 import { type AgentKind, median, pct, rounds, spread } from "./stats.ts";
-import { type Benchmark, type BenchReport, scaled } from "./report.ts";
+import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 
 const PACED = scaled(100, 10, "CONTROL_BENCH_PACED");
 const CHURN = scaled(1000, 100, "CONTROL_BENCH_CHURN");
@@ -272,7 +272,29 @@ function report(runs: readonly Round[], flanneldPath: string): BenchReport {
     (r) => (r.churnMissing ?? 0) + (r.churnStale ?? 0),
     0,
   );
+  const ratioOf = (backend: Backend, f: (r: Round) => number | undefined) => {
+    const m = (kind: AgentKind) =>
+      median(of(kind, backend).map(f).filter((x): x is number => x !== undefined));
+    return { ratio: m("ours") / m("upstream"), ours: m("ours"), up: m("upstream") };
+  };
+  const headline = (figure: string, backend: Backend, f: (r: Round) => number | undefined, unit: string) => {
+    const r = ratioOf(backend, f);
+    return {
+      figure,
+      ratio: r.ratio,
+      baseline: "upstream flanneld",
+      target: { op: "<=" as const, value: 1 },
+      detail: `${r.ours.toFixed(unit === "ms" ? 2 : 0)} vs ${r.up.toFixed(unit === "ms" ? 2 : 0)} ${unit}`,
+    };
+  };
+  const headlines: Headline[] = [
+    headline("vxlan convergence p99: put → route+ARP+FDB", "vxlan", (r) => pct(r.add, 99), "ms"),
+    headline("host-gw convergence p99: put → route", "host-gw", (r) => pct(r.add, 99), "ms"),
+    headline(`churn: ${CHURN} adds → kernel matches etcd`, "vxlan", (r) => r.churnAddMs, "ms"),
+    headline(`churn: ${CHURN} deletes → kernel matches etcd`, "vxlan", (r) => r.churnDelMs, "ms"),
+  ];
   return {
+    headlines,
     title: "control plane: convergence and churn, ours vs upstream flanneld",
     columns: ["figure", "ours", "upstream", "ours ÷ upstream"],
     rows,

@@ -15,8 +15,9 @@ import { harnessBenchmark } from "./harness_bench.ts";
 import { agentBenchmark } from "./agent_start_bench.ts";
 import { controlBenchmark } from "./control_bench.ts";
 import { type Benchmark, formatReport } from "./report.ts";
+import { writeSummary } from "./summary.ts";
 
-export type { Benchmark, BenchReport } from "./report.ts";
+export type { Benchmark, BenchReport, Headline } from "./report.ts";
 export { formatReport } from "./report.ts";
 
 /** The registered benchmarks. */
@@ -49,11 +50,15 @@ async function main(args: string[]): Promise<void> {
       name: b.name,
       date: new Date().toISOString(),
       deno: Deno.version.deno,
+      headlines: report.headlines ?? [],
       ...(report.data as object),
     };
     await Deno.writeTextFile(new URL(`${b.name}.json`, dir), JSON.stringify(data, null, 2) + "\n");
     await Deno.writeTextFile(new URL(`${b.name}.md`, dir), md);
   }
+  // The README's table follows the committed figures only, never a smoke run's.
+  const readme = out ? undefined : new URL("../README.md", import.meta.url);
+  await writeSummary(dir, BENCHMARKS.map((b) => b.name), readme);
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -14,7 +14,7 @@ import {
   type NetlinkRequest,
   routeRequest,
 } from "../agent/netlink/mod.ts";
-import { type Benchmark, type BenchReport, scaled } from "./report.ts";
+import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 
 const N = scaled(5000, 200);
 const SAMPLE = scaled(500, 50);
@@ -173,7 +173,18 @@ export async function runNetlinkBench(): Promise<BenchReport> {
   }
   const kernel = new TextDecoder().decode((await new Deno.Command("uname", { args: ["-r"] }).output()).stdout)
     .trim();
+  const headlines: Headline[] = Object.entries(data).map(([kind, byMethod]) => {
+    const ours = byMethod["batched"]!;
+    return {
+      figure: `netlink: ${N} ${kind} entries, batched`,
+      ratio: ours.ratio_to_ip_batch,
+      baseline: kind === "fdb" ? "bridge -batch" : "ip -batch",
+      target: { op: "<=" as const, value: 1 },
+      detail: `${ours.median_ms} ms, ${ours.per_s}/s`,
+    };
+  });
   return {
+    headlines,
     title: `netlink: ${N} entries into a fresh namespace (median of ${RUNS})`,
     columns: ["method", "kind", "median ms", "entries/s", "speed vs ip -batch"],
     rows,

@@ -15,6 +15,23 @@ export interface BenchReport {
   readonly notes: readonly string[];
   /** Everything measured, written as JSON. */
   readonly data: unknown;
+  /** The figures a user compares, for the one-page summary and the README's table. */
+  readonly headlines?: readonly Headline[];
+}
+
+/**
+ * One figure of the summary: a ratio of ours to a baseline measured in the same run, and the target it must
+ * meet (`<=` when lower is better, `>=` when higher is).
+ */
+export interface Headline {
+  readonly figure: string;
+  /** ours ÷ baseline. */
+  readonly ratio: number;
+  /** What the ratio divides by ("upstream flanneld", "ip -batch"). */
+  readonly baseline: string;
+  readonly target?: { readonly op: "<=" | ">="; readonly value: number };
+  /** The absolute figures behind the ratio, for the reader ("2.26 s vs 9.52 s"). */
+  readonly detail?: string;
 }
 
 /** A registered benchmark. */

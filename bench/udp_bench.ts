@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { type Benchmark, type BenchReport, scaled } from "./report.ts";
+import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import { startUdpLab, startUpstreamUdpLab, type UdpLabNode } from "../tests/helpers/udp_lab.ts";
 import type { Netns } from "../harness/netns.ts";
 import type { Process } from "../harness/process.ts";
@@ -177,7 +177,31 @@ async function run(): Promise<BenchReport> {
       ];
     };
     const cpuCell = (n: PathName) => `${median(cpu[n]).toFixed(2)} s/GB (${spread(cpu[n], 2)})`;
+    const headlines: Headline[] = [
+      {
+        figure: "udp: TCP throughput, 1 stream",
+        ratio: median(tcp.ours) / median(tcp.upstream),
+        baseline: "upstream's C proxy",
+        target: { op: ">=", value: 1 },
+        detail: `${median(tcp.ours).toFixed(2)} vs ${median(tcp.upstream).toFixed(2)} Gbit/s`,
+      },
+      {
+        figure: "udp: ping RTT p99",
+        ratio: percentile(rtt.ours, 0.99) / percentile(rtt.upstream, 0.99),
+        baseline: "upstream's C proxy",
+        target: { op: "<=", value: 1 },
+        detail: `${percentile(rtt.ours, 0.99).toFixed(0)} vs ${percentile(rtt.upstream, 0.99).toFixed(0)} µs`,
+      },
+      {
+        figure: "udp: proxy CPU per GB",
+        ratio: median(cpu.ours) / median(cpu.upstream),
+        baseline: "upstream's C proxy",
+        target: { op: "<=", value: 1 },
+        detail: `${median(cpu.ours).toFixed(2)} vs ${median(cpu.upstream).toFixed(2)} s/GB`,
+      },
+    ];
     return {
+      headlines,
       title: "udp backend: ours vs upstream flanneld's C proxy vs node-to-node",
       columns: [
         "measure",

@@ -33,6 +33,10 @@ Deno.test({
         assert(rows.length > 0, `${b.name}: no rows in\n${md}`);
         assert(!/\bNaN\b|undefined/.test(rows.join("\n")), `${b.name}: a cell measured nothing\n${md}`);
       }
+      const summary = JSON.parse(await Deno.readTextFile(`${dir}/summary.json`)) as { ratio: number }[];
+      assert(summary.length >= 10, `the summary has only ${summary.length} headline figures`);
+      assert(summary.every((h) => Number.isFinite(h.ratio) && h.ratio > 0), JSON.stringify(summary));
+      assert.match(await Deno.readTextFile(`${dir}/summary.svg`), /^<svg [^>]*>[\s\S]*<\/svg>\n$/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
