@@ -23,7 +23,7 @@ import type { Process } from "../harness/process.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
 import { uniqueName } from "../tests/helpers/tmpdir.ts";
-import { type AgentKind, median, pct, rounds, spread } from "./stats.ts";
+import { type AgentKind, median, pct, ratioText, rounds, spread } from "./stats.ts";
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 
 const PACED = scaled(100, 10, "CONTROL_BENCH_PACED");
@@ -253,7 +253,7 @@ function report(runs: readonly Round[], flanneldPath: string): BenchReport {
       label,
       spread(ours, digits),
       spread(up, digits),
-      a === 0 && b === 0 ? "—" : (a / b).toFixed(2),
+      ratioText(a, b),
     ]);
   };
   for (const backend of ["vxlan", "host-gw"] as const) {

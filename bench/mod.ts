@@ -14,6 +14,7 @@ import { udpBenchmark } from "./udp_bench.ts";
 import { harnessBenchmark } from "./harness_bench.ts";
 import { agentBenchmark } from "./agent_start_bench.ts";
 import { controlBenchmark } from "./control_bench.ts";
+import { steadyBenchmark } from "./steady_bench.ts";
 import { type Benchmark, formatReport } from "./report.ts";
 import { writeSummary } from "./summary.ts";
 
@@ -29,6 +30,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   harnessBenchmark,
   agentBenchmark,
   controlBenchmark,
+  steadyBenchmark,
 ];
 
 async function main(args: string[]): Promise<void> {

@@ -70,3 +70,18 @@ export function rounds(repeats: number): [number, AgentKind][] {
   }
   return out;
 }
+
+/**
+ * `a ÷ b` with two decimals, or "—" when there is nothing to divide (both zero, or either not measured).
+ *
+ * @example
+ * ```ts
+ * import { ratioText } from "./stats.ts";
+ * ratioText(1, 4); // "0.25"
+ * ratioText(0, 0); // "—"
+ * ```
+ */
+export function ratioText(a: number, b: number): string {
+  const r = a / b;
+  return Number.isFinite(r) ? r.toFixed(2) : "—";
+}

@@ -21,9 +21,16 @@ export function meets(h: Headline): boolean | undefined {
   return h.target.op === "<=" ? h.ratio <= h.target.value : h.ratio >= h.target.value;
 }
 
-const fmt = (
-  r: number,
-) => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r >= 0.01 ? r.toFixed(2) : r.toExponential(1));
+const fmt = (r: number) =>
+  r === 0
+    ? "0"
+    : r >= 100
+    ? r.toFixed(0)
+    : r >= 10
+    ? r.toFixed(1)
+    : r >= 0.01
+    ? r.toFixed(2)
+    : r.toExponential(1);
 
 /**
  * The summary as a Markdown table.
@@ -144,7 +151,10 @@ export async function writeSummary(dir: URL, order: readonly string[], readme?: 
       if (error instanceof Deno.errors.NotFound) continue;
       throw error;
     }
-    for (const h of json.headlines ?? []) rows.push({ ...h, bench, date: json.date ?? "" });
+    // A ratio of nothing to nothing (a smoke run too short to use any CPU) is not a figure.
+    for (const h of json.headlines ?? []) {
+      if (Number.isFinite(h.ratio)) rows.push({ ...h, bench, date: json.date ?? "" });
+    }
   }
   const md = summaryMarkdown(rows);
   await Deno.writeTextFile(new URL("summary.json", dir), JSON.stringify(rows, null, 2) + "\n");
