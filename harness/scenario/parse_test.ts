@@ -188,6 +188,11 @@ Deno.test("keys that a fault kind would ignore are errors with line and what app
       /"same-subnet" does not apply to agent action kill; allowed there: .*gone-from-peers-within/,
     ],
     [
+      // Started for a while, the agent ends stopped: there is no new process to compare with.
+      "  - fault: {agent: n1, action: start, for: 2s}\n    expect: {same-subnet: true}\n",
+      /"same-subnet" does not apply to agent action start; allowed there: .*gone-from-peers-within/,
+    ],
+    [
       "  - fault: {agent: n1, action: kill, restart-after: 1s, for: 2s}\n",
       /restart-after and for both bring the agent back/,
     ],
@@ -247,7 +252,7 @@ Deno.test("firewall drops, masquerade deletion and the fragment count parse, and
       /"peer" does not apply to deleting a masquerade/,
     ],
     ["  - fault: {lease: take, node: n2, for: 2s}\n", /"for" does not apply to a lease given away/],
-    ["  - fault: {lease: steal, node: n2}\n", /fault\.lease: must be delete or take/],
+    ["  - fault: {lease: steal, node: n2}\n", /fault: a lease fault needs one of lease: delete, lease: take/],
     [
       "  - fault: {delete: masquerade, node: n1}\n    expect: {restored-within: 5s}\n",
       /"restored-within" does not apply/,
@@ -284,4 +289,41 @@ Deno.test("connectivity overrides name real matrix cells, normalized, and a cell
     const msg = errorOf(scenario(`  - connectivity: {scope: all-pods, override: ${override}}\n`));
     assert(want.test(msg), `${override}\n  gave: ${msg}`);
   }
+});
+
+Deno.test("a fault mapping is read by the one kind its trigger key and form select", () => {
+  const scenario = (step: string) => `network: {Network: 10.244.0.0/16}\nsteps:\n${step}`;
+  const cases: [string, RegExp][] = [
+    ["  - fault: {node: n1}\n", /fault: a fault needs one of link, agent, etcd, lease, delete, firewall$/],
+    [
+      "  - fault: {link: r1:eth1}\n",
+      /fault: a link fault needs one of set: down\|up, mtu: N, loss: P%, rate: R, netem: \{delay, jitter, loss, rate\} \| reset$/,
+    ],
+    [
+      "  - fault: {link: r1:eth1, set: down, agent: n1}\n",
+      /fault: a fault does one thing; found link and agent$/,
+    ],
+    [
+      "  - fault: {link: r1:eth1, set: down, mtu: 1400}\n",
+      /"mtu" does not apply to a link set down\/up; allowed there: link, set, for/,
+    ],
+    [
+      "  - fault: {etcd: stop, bogus: 1}\n",
+      /unknown key "bogus"; allowed here: link, set, mtu, netem, loss, rate, agent, action, signal, restart-after, etcd, lease, node, delete, peer, firewall, drop, allow, for/,
+    ],
+    [
+      "  - fault: {etcd: stop}\n    expect: {ratio: 1}\n",
+      /unknown key "ratio"; allowed here: recovers-within, same-subnet, same-vtep-mac, restored-within, probe-loss, max-outage, late-after, gone-from-peers-within/,
+    ],
+  ];
+  for (const [step, want] of cases) {
+    const msg = errorOf(scenario(step));
+    assert(want.test(msg), `${step.trim()}\n  gave: ${msg}`);
+  }
+  const sc = parseScenario("s.yml", scenario("  - fault: {link: r1:eth1, mtu: 1400, for: 2s}\n"), topo);
+  assertEquals(sc.steps[0]!.action, {
+    kind: "fault",
+    fault: { kind: "link-mtu", node: "r1", iface: "eth1", mtu: 1400, forMs: 2000 },
+  });
+  assertEquals(sc.steps[0]!.name, "link r1:eth1 mtu 1400");
 });

@@ -5,10 +5,58 @@
  *
  * @module
  */
+import type { ExpectKey } from "../expectations.ts";
 import { Failed } from "../failed.ts";
-import type { FaultKind } from "./_kind.ts";
+import type { DeletableEntry } from "../model.ts";
+import { type FaultKind, PROBE_EXPECT } from "./_kind.ts";
 
+/**
+ * Every entry the fault can delete, and whether it is about a peer (so the fault names one). Keyed by every
+ * {@linkcode DeletableEntry}, so a new one does not compile until it says.
+ */
+const NEEDS_PEER: Readonly<Record<DeletableEntry, boolean>> = {
+  route: true,
+  neigh: true,
+  fdb: true,
+  "vxlan-device": false,
+  masquerade: false,
+};
+const DELETABLE = Object.keys(NEEDS_PEER) as DeletableEntry[];
+/** What a deletion may be expected to do: the probe's keys, and the entry put back. */
+const EXPECT: readonly ExpectKey[] = [...PROBE_EXPECT, "restored-within"];
+
+function deletable(what: string): what is DeletableEntry {
+  return Object.hasOwn(NEEDS_PEER, what);
+}
+
+/** `delete: <entry>, node: N` (and `peer: P` for an entry about a peer). */
 export const deleteEntry: FaultKind<"delete"> = {
+  trigger: "delete",
+  form: `delete: ${DELETABLE.join("|")}`,
+  selects: () => true,
+  keys: ["delete", "node", "peer"],
+  parse(r, o, path, win) {
+    const what = String(o["delete"]);
+    if (!deletable(what)) {
+      return r.fail([...path, "delete"], `must be one of ${DELETABLE.join(", ")}`);
+    }
+    const keys = NEEDS_PEER[what] ? ["delete", "node", "peer"] : ["delete", "node"];
+    // Nothing is reverted after a deletion (the agent must restore it), so a window means nothing here.
+    if (!r.only(o, path, keys, `deleting a ${what}`)) return undefined;
+    const node = r.node(o["node"], [...path, "node"], "node");
+    let peer: string | undefined;
+    if (NEEDS_PEER[what]) {
+      if (o["peer"] === undefined) return r.fail(path, `deleting a ${what} needs peer: <node>`);
+      peer = r.node(o["peer"], [...path, "peer"], "node");
+      if (!peer) return undefined;
+    }
+    return node ? { kind: "delete", what, node, ...(peer ? { peer } : {}), ...win } : undefined;
+  },
+  describe: (f) => `delete ${f.what}${f.peer ? ` to ${f.peer}` : ""} on ${f.node} by hand`,
+  what: (f) => `deleting a ${f.what}`,
+  expectKeys: EXPECT,
+  // The kernel check that judges restored-within does not read iptables.
+  expects: (f) => f.what === "masquerade" ? PROBE_EXPECT : EXPECT,
   async inject(lab, f, mark) {
     const c = lab.cluster;
     const dev = `flannel.${lab.scenario.vni}`;

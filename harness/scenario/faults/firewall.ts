@@ -8,7 +8,7 @@
  */
 import { Failed } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
-import type { FaultKind, FaultOf, Mark } from "./_kind.ts";
+import { type FaultKind, type FaultOf, type Mark, PROBE_EXPECT } from "./_kind.ts";
 
 /** The comment on the harness's own rules, so an operator reading `iptables -S` knows where they came from. */
 const COMMENT = "flannel-lab fault";
@@ -69,7 +69,36 @@ async function allow(lab: LabView, f: FaultOf<"firewall">, mark: Mark): Promise<
   return what;
 }
 
+/** `firewall: N, drop: proto/port` (with a window or not), or `firewall: N, allow: proto/port`. */
 export const firewall: FaultKind<"firewall"> = {
+  trigger: "firewall",
+  form: "drop: proto/port | allow: proto/port",
+  selects: () => true,
+  keys: ["firewall", "drop", "allow"],
+  parse(r, o, path, win) {
+    const rule = "allow" in o ? "allow" : "drop";
+    if ("allow" in o && "drop" in o) {
+      return r.fail(path, "a firewall step either drops a port or allows it again, not both");
+    }
+    const allowed = rule === "drop" ? ["firewall", "drop", "for"] : ["firewall", "allow"];
+    if (!r.only(o, path, allowed, rule === "drop" ? "a firewall drop" : "lifting a firewall drop")) {
+      return undefined;
+    }
+    // Any node: a drop of tcp/2379 on the etcd node cuts every agent off from etcd.
+    const node = r.node(o["firewall"], [...path, "firewall"]);
+    const m = /^(udp|tcp)\/(\d{1,5})$/.exec(String(o[rule] ?? "").trim());
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) {
+      return r.fail([...path, rule], `must be a protocol and port like udp/8472 or tcp/2379`);
+    }
+    return node ? { kind: "firewall", node, rule, proto: m[1] as "udp" | "tcp", port, ...win } : undefined;
+  },
+  describe: (f) =>
+    `${f.node}'s firewall ${f.rule === "drop" ? "drops" : "lets in"} ${f.proto}/${f.port}${
+      f.forMs !== undefined ? ` for ${f.forMs / 1000} s` : ""
+    }`,
+  what: (f) => f.rule === "drop" ? "a firewall drop" : "lifting a firewall drop",
+  expectKeys: PROBE_EXPECT,
   inject: (lab, f, mark) => f.rule === "drop" ? drop(lab, f, mark) : allow(lab, f, mark),
   // Only a drop has a window (the parser refuses `for` on an allow).
   revert: (lab, f, mark) => allow(lab, f, mark),

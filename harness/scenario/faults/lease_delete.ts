@@ -4,9 +4,22 @@
  *
  * @module
  */
-import type { FaultKind } from "./_kind.ts";
+import { type FaultKind, PROBE_EXPECT } from "./_kind.ts";
 
+/** `lease: delete, node: N`. */
 export const leaseDelete: FaultKind<"lease-delete"> = {
+  trigger: "lease",
+  form: "lease: delete",
+  selects: (o) => o["lease"] === "delete",
+  keys: ["lease", "node"],
+  parse(r, o, path) {
+    if (!r.only(o, path, ["lease", "node"], "a lease deletion")) return undefined;
+    const node = r.node(o["node"], [...path, "node"], "node");
+    return node ? { kind: "lease-delete", node } : undefined;
+  },
+  describe: (f) => `delete ${f.node}'s lease`,
+  what: () => "a lease deletion",
+  expectKeys: [...PROBE_EXPECT, "gone-from-peers-within"],
   async inject({ cluster: c }, f, mark) {
     const key = await c.deleteLease(f.node);
     mark(key ? `deleted ${key}` : `no lease of ${f.node}`);

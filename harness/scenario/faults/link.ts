@@ -3,9 +3,24 @@
  *
  * @module
  */
-import type { FaultKind } from "./_kind.ts";
+import { type FaultKind, PROBE_EXPECT } from "./_kind.ts";
 
+/** `link: node:iface, set: down|up`. */
 export const link: FaultKind<"link"> = {
+  trigger: "link",
+  form: "set: down|up",
+  selects: (o) => o["set"] !== undefined,
+  keys: ["link", "set"],
+  parse(r, o, path, win) {
+    const l = r.link(o["link"], [...path, "link"]);
+    if (!l) return undefined;
+    if (!r.only(o, path, ["link", "set", "for"], "a link set down/up")) return undefined;
+    if (o["set"] === "down" || o["set"] === "up") return { kind: "link", ...l, set: o["set"], ...win };
+    return r.fail([...path, "set"], "must be down or up");
+  },
+  describe: (f) => `link ${f.node}:${f.iface} ${f.set}`,
+  what: (f) => `a link set ${f.set}`,
+  expectKeys: PROBE_EXPECT,
   async inject({ cluster: c }, f, mark) {
     await c.runtime.impair(c.topo, f.node, f.iface, { kind: f.set });
     mark(`${f.node}:${f.iface} ${f.set}`);

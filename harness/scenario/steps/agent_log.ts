@@ -4,12 +4,34 @@
  *
  * @module
  */
+import { expectKeys } from "../expectations.ts";
 import { Failed } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export async function agentLog(
+/** `agent-log: {node, matches, since: step|start}`. */
+export const agentLog: StepKind<"agent-log"> = {
+  parse(r, v, path) {
+    const a = r.obj(v, path, ["node", "matches", "since"], ["node", "matches"]);
+    const since = a?.["since"] ?? "step";
+    if (since !== "step" && since !== "start") r.fail([...path, "since"], "must be step or start");
+    const node = a ? r.node(a["node"], [...path, "node"], "node") : undefined;
+    try {
+      if (a) new RegExp(String(a["matches"]));
+    } catch (error) {
+      r.fail([...path, "matches"], `not a valid regular expression: ${(error as Error).message}`);
+    }
+    return node && a && (since === "step" || since === "start")
+      ? { kind: "agent-log", node, pattern: String(a["matches"]), since }
+      : undefined;
+  },
+  describe: (a) => `${a.node}'s agent log matches /${a.pattern}/`,
+  expect: expectKeys(),
+  run,
+};
+
+async function run(
   lab: LabView,
   action: ActionOf<"agent-log">,
   _step: Step,

@@ -5,12 +5,27 @@
  *
  * @module
  */
+import { expectKeys } from "../expectations.ts";
 import { Failed, sleep } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export function capture(
+/** `capture: {link: node:iface, during: {ping: {...}}}`, expecting what must be on the wire. */
+export const capture: StepKind<"capture"> = {
+  parse(r, v, path, { podsPerNode }) {
+    const c = r.obj(v, path, ["link", "during"], ["link", "during"]);
+    const l = c ? r.link(c["link"], [...path, "link"]) : undefined;
+    const d = c ? r.obj(c["during"], [...path, "during"], ["ping"], ["ping"]) : undefined;
+    const during = d ? r.ping(d["ping"], [...path, "during", "ping"], podsPerNode) : undefined;
+    return l && during ? { kind: "capture", node: l.node, iface: l.iface, during } : undefined;
+  },
+  describe: (a) => `capture on ${a.node}:${a.iface} during ping ${a.during.from} -> ${a.during.to}`,
+  expect: expectKeys("vxlan", "udp", "plain-pod-traffic", "unencapsulated-pod-traffic", "fragments"),
+  run,
+};
+
+function run(
   lab: LabView,
   action: ActionOf<"capture">,
   step: Step,

@@ -9,11 +9,13 @@
  * @module
  */
 import { expectedReach, expectedReachHost } from "../expect.ts";
+import { expectKeys } from "../expectations.ts";
 import { Failed } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, ParseContext, StepKind, Tries } from "./_kind.ts";
 import type { NodeSpec } from "../../topology/model.ts";
 import type { Outcome, Step } from "../model.ts";
+import type { Obj, Path, Reader } from "../reader.ts";
 
 /** A column of the matrix. */
 interface Target {
@@ -65,7 +67,54 @@ function derived(lab: LabView, from: string, to: Target): { pass: boolean; why: 
   return expectedReachHost(lab.scenario, src, to.kind === "outside" ? "outside" : to.node);
 }
 
-export function connectivity(
+/**
+ * Reads `connectivity: all-pods` or `{scope: all-pods, override: {"<from> -> <to>": pass|fail}}`. A cell that
+ * is not in the matrix would be an override that silently never applies, so each is checked to be one.
+ */
+function parse(
+  r: Reader,
+  v: unknown,
+  p: Path,
+  { podsPerNode }: ParseContext,
+): ActionOf<"connectivity"> | undefined {
+  if (v === "all-pods") return { kind: "connectivity", scope: "all-pods", overrides: {} };
+  const c = r.obj(v, p, ["scope", "override"]);
+  const overrides: Record<string, boolean> = {};
+  for (const [cell, verdict] of Object.entries((c?.["override"] ?? {}) as Obj)) {
+    const at = [...p, "override", cell];
+    if (verdict !== "pass" && verdict !== "fail") r.fail(at, "must be pass or fail");
+    const m = /^\s*(\S+)\s*->\s*(\S+)\s*$/.exec(cell);
+    if (!m) {
+      r.fail(
+        at,
+        `must name a cell as "<pod or node> -> <pod, node or outside>", like "n1/p1 -> n2/p1"`,
+        true,
+      );
+      continue;
+    }
+    const from = r.endpoint(m[1], at, podsPerNode, true);
+    const to = m[2] === "outside" ? "outside" : r.endpoint(m[2], at, podsPerNode, true);
+    if (from && to && !from.includes("/") && !to.includes("/")) {
+      r.fail(
+        at,
+        `the matrix probes only from pods to nodes and outside: "${cell}" is not one of its cells`,
+        true,
+      );
+    }
+    overrides[`${from} -> ${to}`] = verdict === "pass";
+  }
+  return c ? { kind: "connectivity", scope: "all-pods", overrides } : undefined;
+}
+
+/** `connectivity: all-pods`, with overrides of derived verdicts. */
+export const connectivity: StepKind<"connectivity"> = {
+  parse,
+  describe: () => "connectivity matrix (all pods)",
+  expect: expectKeys(),
+  run,
+};
+
+function run(
   lab: LabView,
   action: ActionOf<"connectivity">,
   _step: Step,

@@ -8,8 +8,18 @@
  */
 import { diffEmpty, type Entry, formatDiff, type StateDiff } from "../../checks/kernel_state.ts";
 import { type ProbeSample, probeWindow, recoveredAt, withinBound } from "../../checks/probe_log.ts";
+import { type ExpectKey, inKeyOrder, readExpect } from "../expectations.ts";
 import { Failed, sleep } from "../failed.ts";
-import { injectFault, revertFault } from "../faults/mod.ts";
+import {
+  describeFault,
+  faultExpectKeys,
+  faultKinds,
+  faultWhat,
+  injectFault,
+  revertFault,
+} from "../faults/mod.ts";
+import { comesBack } from "../faults/agent.ts";
+import { parseFault } from "../faults/parse.ts";
 import { readKernelDiff, readKernelState } from "../kernel_readings.ts";
 import type { LabView, NodeLease } from "../lab_view.ts";
 import type { Expect, Fault, Outcome, Step, TimelineEvent } from "../model.ts";
@@ -21,7 +31,8 @@ import {
   startProbe,
   untilAllAnswer,
 } from "../probe.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { Obj } from "../reader.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
 /** What one fault step collects as it goes, and how it fails with all of that attached. */
 class FaultLog {
@@ -53,12 +64,35 @@ function subjectNode(f: Fault): string | undefined {
 
 /** Whether a fault leaves the node's agent running again afterwards, as a new process. */
 function agentComesBack(f: Fault): f is Extract<Fault, { kind: "agent" }> {
-  return f.kind === "agent" &&
-    (f.action === "restart" || f.restartAfterMs !== undefined ||
-      (f.action !== "start" && f.forMs !== undefined));
+  return f.kind === "agent" && comesBack(f);
 }
 
-export function fault(lab: LabView, action: ActionOf<"fault">, step: Step, tries: Tries): Promise<Outcome> {
+/** Every expectation key some fault kind takes: what a fault step's `expect:` may name at all. */
+function anyFaultExpectKeys(): ExpectKey[] {
+  return inKeyOrder(faultKinds().flatMap((k) => k.expectKeys));
+}
+
+/**
+ * `fault: {...}`: its syntax, name and expectations are its fault kind's (`faults/<kind>.ts`). An expectation
+ * no fault kind takes is an unknown key; one that only another kind takes is named as not applying to this
+ * fault, with the keys that do.
+ */
+export const fault: StepKind<"fault"> = {
+  parse: (r, v, path) => {
+    const f = parseFault(r, v, path);
+    return f ? { kind: "fault", fault: f } : undefined;
+  },
+  describe: (a) => describeFault(a.fault),
+  expect(r, v, path, action) {
+    const e = readExpect(r, v, path, anyFaultExpectKeys());
+    // `e` is defined only when `v` is a mapping.
+    if (action && e) r.only(v as Obj, path, faultExpectKeys(action.fault), faultWhat(action.fault));
+    return e;
+  },
+  run,
+};
+
+function run(lab: LabView, action: ActionOf<"fault">, step: Step, tries: Tries): Promise<Outcome> {
   return tries.once(async () => {
     const f = action.fault;
     const e = step.expect;

@@ -9,9 +9,24 @@ import { Failed } from "../failed.ts";
 import { readKernelDiff } from "../kernel_readings.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export function kernel(
+/** `kernel: {node}`, expecting `desired`. */
+export const kernel: StepKind<"kernel"> = {
+  parse(r, v, path) {
+    const k = r.obj(v, path, ["node"], ["node"]);
+    const node = k ? r.node(k["node"], [...path, "node"], "node") : undefined;
+    return node ? { kind: "kernel", node } : undefined;
+  },
+  describe: (a) => `kernel state on ${a.node}`,
+  expect: (r, v, path) =>
+    v === "desired"
+      ? { kernel: "desired" }
+      : r.fail(path, `must be desired (the routes the leases call for)`),
+  run,
+};
+
+function run(
   lab: LabView,
   { node }: ActionOf<"kernel">,
   _step: Step,

@@ -5,12 +5,30 @@
  * @module
  */
 import { formatBand, formatSpread, inBand, percentile, round, spread } from "../../checks/stats.ts";
+import { expectKeys } from "../expectations.ts";
 import { Failed } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export function latency(
+/** `latency: {from, to, count, repeats}` between pods, expecting a `ratio` to node-to-node. */
+export const latency: StepKind<"latency"> = {
+  parse(r, v, path, { podsPerNode }) {
+    const t = r.obj(v, path, ["from", "to", "count", "repeats"], ["from", "to"]);
+    const from = t ? r.endpoint(t["from"], [...path, "from"], podsPerNode, false) : undefined;
+    const to = t ? r.endpoint(t["to"], [...path, "to"], podsPerNode, false) : undefined;
+    const count = t?.["count"] === undefined ? 100 : r.int(t["count"], [...path, "count"], 10);
+    const repeats = t?.["repeats"] === undefined ? 3 : r.int(t["repeats"], [...path, "repeats"], 1);
+    return from && to && count !== undefined && repeats !== undefined
+      ? { kind: "latency", from, to, count, repeats }
+      : undefined;
+  },
+  describe: (a) => `latency ${a.from} -> ${a.to} (ratio to node-to-node)`,
+  expect: expectKeys("ratio"),
+  run,
+};
+
+function run(
   lab: LabView,
   action: ActionOf<"latency">,
   step: Step,

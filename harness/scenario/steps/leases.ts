@@ -5,12 +5,22 @@
  * @module
  */
 import { maskLease } from "../../checks/mirror.ts";
+import { expectKeys } from "../expectations.ts";
 import { Failed } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export function leases(
+/** `leases: {}`, expecting a `count`, `distinct` subnets and addresses, and leases of the `same-form`. */
+export const leases: StepKind<"leases"> = {
+  // The value says nothing (`{}` by convention): what is checked is in `expect:`.
+  parse: () => ({ kind: "leases" }),
+  describe: () => "leases in etcd",
+  expect: expectKeys("count", "distinct", "same-form"),
+  run,
+};
+
+function run(
   lab: LabView,
   _action: ActionOf<"leases">,
   step: Step,

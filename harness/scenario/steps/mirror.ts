@@ -7,11 +7,31 @@
 import { compareMirror, mirrorView } from "../../checks/mirror.ts";
 import { Failed } from "../failed.ts";
 import { readMirrorReadings } from "../kernel_readings.ts";
+import { expectKeys } from "../expectations.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export function mirror(
+/** `mirror: {nodes: [a, b]}`. */
+export const mirror: StepKind<"mirror"> = {
+  parse(r, v, path) {
+    const m = r.obj(v, path, ["nodes"], ["nodes"]);
+    if (!m) return undefined;
+    const list = m["nodes"];
+    if (!Array.isArray(list) || list.length !== 2) {
+      return r.fail([...path, "nodes"], "needs exactly two agent nodes, e.g. [n1, n2]");
+    }
+    const a = r.node(list[0], [...path, "nodes", 0], "node");
+    const b = r.node(list[1], [...path, "nodes", 1], "node");
+    if (a && b && a === b) return r.fail([...path, "nodes"], "needs two different nodes");
+    return a && b ? { kind: "mirror", a, b } : undefined;
+  },
+  describe: (a) => `kernel state on ${a.a} mirrors ${a.b}'s`,
+  expect: expectKeys(),
+  run,
+};
+
+function run(
   lab: LabView,
   { a, b }: ActionOf<"mirror">,
   _step: Step,

@@ -8,12 +8,22 @@
  */
 import { classifyDfPing, linksWithMtu, ownerOf, pinchSymptom } from "../../checks/path_mtu.ts";
 import { expectedPodMtu, expectedReach, OVERHEAD } from "../expect.ts";
+import { expectKeys } from "../expectations.ts";
 import { Failed } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export function mtu(lab: LabView, _action: ActionOf<"mtu">, _step: Step, tries: Tries): Promise<Outcome> {
+/** `mtu: all-pod-paths`. */
+export const mtu: StepKind<"mtu"> = {
+  parse: (r, v, path) =>
+    v === "all-pod-paths" ? { kind: "mtu", scope: "all-pod-paths" } : r.fail(path, `must be all-pod-paths`),
+  describe: () => "MTU on every cross-node pod path",
+  expect: expectKeys(),
+  run,
+};
+
+function run(lab: LabView, _action: ActionOf<"mtu">, _step: Step, tries: Tries): Promise<Outcome> {
   return tries.until(async () => {
     const c = lab.cluster;
     const details: string[] = [];

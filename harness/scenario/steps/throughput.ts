@@ -5,12 +5,29 @@
  * @module
  */
 import { formatBand, formatSpread, inBand, round, spread } from "../../checks/stats.ts";
+import { expectKeys } from "../expectations.ts";
 import { Failed, sleep } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export function throughput(
+/** `throughput: {from, to, seconds, repeats}` between pods, expecting a `ratio` to node-to-node. */
+export const throughput: StepKind<"throughput"> = {
+  parse(r, v, path, { podsPerNode }) {
+    const t = r.obj(v, path, ["from", "to", "seconds", "repeats"], ["from", "to"]);
+    const from = t ? r.endpoint(t["from"], [...path, "from"], podsPerNode, false) : undefined;
+    const to = t ? r.endpoint(t["to"], [...path, "to"], podsPerNode, false) : undefined;
+    const repeats = t?.["repeats"] === undefined ? 3 : r.int(t["repeats"], [...path, "repeats"], 1);
+    return from && to && repeats !== undefined
+      ? { kind: "throughput", from, to, seconds: Number(t?.["seconds"] ?? 2), repeats }
+      : undefined;
+  },
+  describe: (a) => `throughput ${a.from} -> ${a.to} (ratio to node-to-node)`,
+  expect: expectKeys("ratio"),
+  run,
+};
+
+function run(
   lab: LabView,
   action: ActionOf<"throughput">,
   step: Step,

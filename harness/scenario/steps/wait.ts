@@ -6,12 +6,22 @@
  *
  * @module
  */
+import { expectKeys } from "../expectations.ts";
 import { Failed } from "../failed.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
-import type { ActionOf, Tries } from "./_kind.ts";
+import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-export function wait(lab: LabView, _action: ActionOf<"wait">, _step: Step, tries: Tries): Promise<Outcome> {
+/** `wait: agents-ready`. */
+export const wait: StepKind<"wait"> = {
+  parse: (r, v, path) =>
+    v === "agents-ready" ? { kind: "wait", what: "agents-ready" } : r.fail(path, `must be agents-ready`),
+  describe: (a) => `wait ${a.what}`,
+  expect: expectKeys(),
+  run,
+};
+
+function run(lab: LabView, _action: ActionOf<"wait">, _step: Step, tries: Tries): Promise<Outcome> {
   return tries.until(async () => {
     const c = lab.cluster;
     const nodes = c.agentNodes.filter((n) => c.agentRunning(n.name));
