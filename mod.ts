@@ -61,6 +61,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "check this host: privileges, kernel features, impairments available, tools, leftovers",
     load: async () => (await import("./harness/cli.ts")).doctorMain,
   },
+  generate: {
+    summary: "write a scale lab (topology + scenario): N nodes over K subnets behind a router",
+    load: async () => (await import("./harness/generate.ts")).main,
+  },
   tools: {
     summary: "install and check the upstream test tools (containerlab, flanneld, dockerd, node image)",
     load: async () => (await import("./harness/tools/main.ts")).main,

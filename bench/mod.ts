@@ -15,6 +15,7 @@ import { harnessBenchmark } from "./harness_bench.ts";
 import { agentBenchmark } from "./agent_start_bench.ts";
 import { controlBenchmark } from "./control_bench.ts";
 import { steadyBenchmark } from "./steady_bench.ts";
+import { scaleBenchmark } from "./scale_bench.ts";
 import { type Benchmark, formatReport } from "./report.ts";
 import { writeSummary } from "./summary.ts";
 
@@ -31,6 +32,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   agentBenchmark,
   controlBenchmark,
   steadyBenchmark,
+  scaleBenchmark,
 ];
 
 async function main(args: string[]): Promise<void> {
