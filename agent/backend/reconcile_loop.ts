@@ -1,8 +1,8 @@
 /**
  * When the reconciler runs: on every lease change (a lone change at once, bursts coalesced within a 10 ms
- * window), on a periodic
- * resync, and at once when a netlink event shows one of our entries deleted or changed (or the underlay
- * changed). Runs never overlap; a trigger during a run schedules exactly one more. A failed run is retried.
+ * window), at once when a netlink event shows one of our entries deleted or changed (or the underlay
+ * changed, or events were lost), and on a periodic resync: every 10 s without a netlink subscription, every
+ * 5 minutes with one. Runs never overlap; a trigger during a run schedules exactly one more. A failed run is retried.
  *
  * It also turns each run's per-peer states into log lines — once per change of a peer's state, not once per
  * run — and into metrics.
@@ -29,8 +29,14 @@ export interface ReconcileLoopOptions {
   readonly source: LeaseSource;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Periodic resync (default 10 s, upstream's route check period). */
+  /** Periodic resync while no netlink subscription watches our entries (default 10 s, upstream's route check). */
   readonly resyncMs?: number;
+  /**
+   * Periodic resync while the subscription is live (default 5 min): every change to our entries then arrives
+   * as an event (and a lost event as an overrun, which resyncs at once), so the timer is only a safety net,
+   * and a full resync of thousands of entries every 10 s was most of an idle agent's CPU.
+   */
+  readonly quietResyncMs?: number;
   /** Coalescing window for bursts of triggers (default 10 ms). */
   readonly debounceMs?: number;
   /** Opens a netlink event subscription; without it only leases and the timer trigger runs. */
@@ -55,10 +61,11 @@ export class ReconcileLoop {
   #last: (ReconcileReport & { readonly at: string; readonly durationMs: number }) | undefined;
   #runs = 0;
   #lastEnd = -Infinity;
+  #monitorLive = false;
 
   /** @param options backend, lease source, logger, metrics and timing */
   constructor(options: ReconcileLoopOptions) {
-    this.#o = { resyncMs: 10_000, debounceMs: 10, ...options };
+    this.#o = { resyncMs: 10_000, quietResyncMs: 300_000, debounceMs: 10, ...options };
   }
 
   /** Per-peer state after the last run. */
@@ -201,6 +208,7 @@ export class ReconcileLoop {
     // A signal that aborted before we subscribed fires no event: the iterator would wait forever on the
     // netlink socket (a SIGTERM during start-up left the agent running).
     if (signal.aborted) monitor.close();
+    this.#monitorLive = true;
     try {
       for await (const event of monitor) {
         const verdict = event.kind === "overrun"
@@ -212,6 +220,9 @@ export class ReconcileLoop {
     } catch (error) {
       if (!signal.aborted) this.#o.logger.error("The netlink event subscription failed", { error });
     } finally {
+      // Without events, only the short timer heals: go back to it at once.
+      this.#monitorLive = false;
+      if (!signal.aborted) this.trigger();
       signal.removeEventListener("abort", onAbort);
       monitor.close();
     }
@@ -223,7 +234,7 @@ export class ReconcileLoop {
     this.#pending = true;
     while (!signal.aborted) {
       if (!this.#pending) {
-        const why = await this.#sleep(this.#o.resyncMs, signal);
+        const why = await this.#sleep(this.#monitorLive ? this.#o.quietResyncMs : this.#o.resyncMs, signal);
         if (signal.aborted) break;
         if (why === "timer") this.#o.backend.invalidateReach?.();
       }
