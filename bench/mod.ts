@@ -35,7 +35,14 @@ export const BENCHMARKS: readonly Benchmark[] = [
   scaleBenchmark,
 ];
 
+const README = new URL("../README.md", import.meta.url);
+
 async function main(args: string[]): Promise<void> {
+  // `--summary`: only redraw the summary and the README's table from the results already there.
+  if (args.length === 1 && args[0] === "--summary") {
+    await writeSummary(new URL("./results/", import.meta.url), BENCHMARKS.map((b) => b.name), README);
+    return;
+  }
   const chosen = args.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => args.includes(b.name));
   if (chosen.length === 0) {
     throw new TypeError(
@@ -61,8 +68,7 @@ async function main(args: string[]): Promise<void> {
     await Deno.writeTextFile(new URL(`${b.name}.md`, dir), md);
   }
   // The README's table follows the committed figures only, never a smoke run's.
-  const readme = out ? undefined : new URL("../README.md", import.meta.url);
-  await writeSummary(dir, BENCHMARKS.map((b) => b.name), readme);
+  await writeSummary(dir, BENCHMARKS.map((b) => b.name), out ? undefined : README);
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -42,20 +42,29 @@ const fmt = (r: number) =>
  * ```
  */
 export function summaryMarkdown(rows: readonly SummaryRow[]): string {
-  const lines = [
-    "| figure | ours ÷ baseline | baseline (same run) | target | measured |",
-    "|---|---|---|---|---|",
-  ];
+  const cells = [["figure", "ours ÷ baseline", "baseline (same run)", "target", "measured"]];
   for (const r of rows) {
     const verdict = meets(r);
     const target = r.target ? `${r.target.op} ${r.target.value}${verdict ? " ✓" : " ✗ missed"}` : "—";
-    lines.push(
-      `| ${r.figure} | **${fmt(r.ratio)}×** | ${r.baseline} | ${target} | ${
-        r.detail ?? ""
-      } (\`${r.bench}\`, ${r.date.slice(0, 10)}) |`,
-    );
+    const when = `(\`${r.bench}\`, ${r.date.slice(0, 10)})`;
+    cells.push([
+      r.figure,
+      `**${fmt(r.ratio)}×**`,
+      r.baseline,
+      target,
+      r.detail ? `${r.detail} ${when}` : when,
+    ]);
   }
-  return lines.join("\n") + "\n";
+  // Padded as \`deno fmt\` pads Markdown tables, so formatting the README leaves the generated table alone.
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => [...row[i]!].length)));
+  const line = (row: readonly string[]) =>
+    "| " + row.map((c, i) => c + " ".repeat(widths[i]! - [...c].length)).join(" | ") + " |";
+  return [
+    line(cells[0]!),
+    "| " + widths.map((w) => "-".repeat(w)).join(" | ") + " |",
+    ...cells.slice(1).map(line),
+  ]
+    .join("\n") + "\n";
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");

@@ -36,8 +36,11 @@ Deno.test("summary: a figure meets a target in the direction it names; none with
 
 Deno.test("summary: the table marks misses, and the chart colours bars by verdict with escaped labels", () => {
   const md = summaryMarkdown(ROWS);
-  assert.match(md, /\| peak RSS \| \*\*2\.18×\*\* \| upstream \| <= 1\.2 ✗ missed \|/);
-  assert.match(md, /\| cold start <10k> \| \*\*0\.24×\*\* \| upstream \| <= 0\.5 ✓ \|/);
+  assert.match(md, /\| peak RSS +\| \*\*2\.18×\*\* +\| upstream +\| <= 1\.2 ✗ missed +\|/);
+  assert.match(md, /\| cold start <10k> \| \*\*0\.24×\*\* +\| upstream +\| <= 0\.5 ✓ +\|/);
+  // Padded like deno fmt: every line as long as the header.
+  const lengths = new Set(md.trim().split("\n").map((l) => [...l].length));
+  assert.equal(lengths.size, 1, md);
   const svg = summarySvg(ROWS);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert(svg.includes("cold start &lt;10k&gt; (vs upstream)") && !svg.includes("<10k>"));
