@@ -35,9 +35,12 @@ function silentMonitor(): AsyncIterable<NetlinkEvent> & { close(): void; end(): 
   return {
     close: () => finish(),
     end: () => finish(),
-    async *[Symbol.asyncIterator]() {
-      await ended;
-    },
+    [Symbol.asyncIterator]: () => ({
+      next: async (): Promise<IteratorResult<NetlinkEvent>> => {
+        await ended;
+        return { done: true, value: undefined };
+      },
+    }),
   };
 }
 
