@@ -1,8 +1,8 @@
 /**
  * When the reconciler runs: on every lease change (a lone change at once, bursts coalesced within a 10 ms
  * window), at once when a netlink event shows one of our entries deleted or changed (or the underlay
- * changed, or events were lost), and on a periodic resync: every 10 s without a netlink subscription, every
- * 5 minutes with one. Runs never overlap; a trigger during a run schedules exactly one more. A failed run is retried.
+ * changed, or events were lost), and on a periodic resync: every 10 s without a netlink subscription or
+ * while a peer is in error, every 5 minutes otherwise. Runs never overlap; a trigger during a run schedules exactly one more. A failed run is retried.
  *
  * It also turns each run's per-peer states into log lines — once per change of a peer's state, not once per
  * run — and into metrics.
@@ -234,7 +234,11 @@ export class ReconcileLoop {
     this.#pending = true;
     while (!signal.aborted) {
       if (!this.#pending) {
-        const why = await this.#sleep(this.#monitorLive ? this.#o.quietResyncMs : this.#o.resyncMs, signal);
+        // A peer left in error (an unreachable host-gw gateway, an IPv6 address still tentative) may heal with
+        // no event about our entries, so it keeps the short timer; only a settled node can wait for events.
+        const settled = [...this.#peers.values()].every((p) => p.state !== "error");
+        const wait = this.#monitorLive && settled ? this.#o.quietResyncMs : this.#o.resyncMs;
+        const why = await this.#sleep(wait, signal);
         if (signal.aborted) break;
         if (why === "timer") this.#o.backend.invalidateReach?.();
       }

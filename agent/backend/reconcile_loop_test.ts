@@ -11,7 +11,7 @@ import type { Lease } from "../subnet/lease.ts";
 import type { Backend } from "./backend.ts";
 import { ReconcileLoop } from "./reconcile_loop.ts";
 
-function countingBackend(): Backend & { runs: number } {
+function countingBackend(peerState: "programmed" | "error" = "programmed"): Backend & { runs: number } {
   const b = {
     type: "vxlan" as const,
     mtu: 1450,
@@ -20,7 +20,10 @@ function countingBackend(): Backend & { runs: number } {
     activate: () => Promise.resolve(),
     reconcile() {
       b.runs++;
-      return Promise.resolve({ added: 0, removed: 0, errors: 0, peers: new Map() });
+      const peer = peerState === "error"
+        ? { state: "error" as const, reason: "no route to the peer" }
+        : { state: "programmed" as const, via: "tunnel" as const };
+      return Promise.resolve({ added: 0, removed: 0, errors: 0, peers: new Map([["10.1.0.0-24", peer]]) });
     },
     teardown: () => Promise.resolve(),
     [Symbol.asyncDispose]: () => Promise.resolve(),
@@ -90,4 +93,23 @@ Deno.test("reconcile loop: without a subscription the short timer runs from the 
   abort.abort();
   await running;
   assert(backend.runs >= 3, `every 40 ms, got ${backend.runs} runs`);
+});
+
+Deno.test("reconcile loop: a peer in error keeps the short timer even with a live subscription", async () => {
+  const backend = countingBackend("error");
+  const loop = new ReconcileLoop({
+    backend,
+    source: { snapshot: new Map(), lease: {} as Lease },
+    logger: memoryLogger(),
+    metrics: agentMetrics(),
+    resyncMs: 40,
+    quietResyncMs: 60_000,
+    openMonitor: () => silentMonitor(),
+  });
+  const abort = new AbortController();
+  const running = loop.run(abort.signal);
+  await sleep(300);
+  abort.abort();
+  await running;
+  assert(backend.runs >= 3, `an unreachable peer is retried every 40 ms, got ${backend.runs} runs`);
 });
