@@ -17,12 +17,13 @@
  *
  * @module
  */
-import { AF_BRIDGE, AF_INET, Monitor, Netlink, NUD_PERMANENT } from "../agent/netlink/mod.ts";
-import { startMiniLab, waitFor } from "../harness/mini_lab.ts";
+import { AF_BRIDGE, AF_INET, Monitor, NUD_PERMANENT } from "../agent/netlink/mod.ts";
+import { waitFor } from "../harness/mini_lab.ts";
+import { openBenchLab } from "./bench_lab.ts";
+import { benchNetworkConfig, type SyntheticBackend, syntheticMac, syntheticSubnet } from "./synthetic.ts";
 import type { Process } from "../harness/process.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
-import { uniqueName } from "../tests/helpers/tmpdir.ts";
 import { type AgentKind, median, pct, ratioText, rounds, spread } from "./stats.ts";
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 
@@ -31,21 +32,9 @@ const CHURN = scaled(1000, 100, "CONTROL_BENCH_CHURN");
 const REPEATS = scaled(5, 1, "CONTROL_BENCH_REPEATS");
 const GAP_MS = 20;
 const CHURN_CAP_MS = 30_000;
-const WRITER = new URL("./control_writer.ts", import.meta.url).pathname;
 const now = () => performance.timeOrigin + performance.now();
 
-type Backend = "vxlan" | "host-gw";
-const config = (backend: Backend) =>
-  JSON.stringify({
-    Network: "10.0.0.0/8",
-    SubnetLen: 24,
-    SubnetMin: "10.99.0.0",
-    SubnetMax: "10.99.255.0",
-    Backend: backend === "vxlan" ? { Type: "vxlan", VNI: 1 } : { Type: "host-gw" },
-  });
-const subnetOf = (i: number) => `10.${1 + (i >> 8)}.${i & 255}.0`;
-const macOf = (i: number) =>
-  `02:00:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`;
+type Backend = SyntheticBackend;
 
 /** One side's figures in one round. */
 interface Round {
@@ -118,31 +107,17 @@ class Observer implements Disposable {
 
 async function run(): Promise<BenchReport> {
   const flanneld = await ensureFlanneld();
-  await using lab = await startMiniLab({ prefix: uniqueName("fltc"), nodes: 1, parentDir: "/dev/shm" });
-  const node = lab.nodes[0]!;
-  // The vxlan peers' public IPs (100.64.0.0/10) must be routable from the node, as in a cluster.
-  await node.ns.ip(["route", "add", "default", "via", "192.168.77.254", "dev", "eth1", "onlink"]);
-  await using nl = await Netlink.open({ netns: node.ns.name });
-  const macs = new Map(Array.from({ length: Math.max(PACED, CHURN) }, (_, i) => [macOf(i), subnetOf(i)]));
-
-  const writer = async (backend: Backend, mode: string, from: number, count: number) => {
-    const out = await lab.etcdNs.exec([
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      "--no-lock",
-      WRITER,
-      lab.etcd.endpoint,
-      lab.etcdPrefix,
-      backend,
-      mode,
-      String(from),
-      String(count),
-      String(GAP_MS),
-    ], { timeoutMs: 120_000 });
-    return out.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>);
-  };
+  await using bench = await openBenchLab("fltc", { peers: Math.max(PACED, CHURN) });
+  const { lab, node, nl } = bench;
+  const macs = new Map(
+    Array.from({ length: Math.max(PACED, CHURN) }, (_, i) => [syntheticMac(i), syntheticSubnet(i)]),
+  );
+  const writer = (
+    backend: Backend,
+    mode: "pace-put" | "pace-del" | "burst-put" | "burst-del",
+    from: number,
+    count: number,
+  ) => bench.write(backend, mode, from, count, GAP_MS);
 
   const clean = async () => {
     await node.ns.ip(["link", "del", "flannel.1"], { check: false });
@@ -151,7 +126,7 @@ async function run(): Promise<BenchReport> {
   };
 
   const start = async (kind: AgentKind, backend: Backend): Promise<Process> => {
-    await lab.etcd.ctl(["put", `${lab.etcdPrefix}/config`, config(backend)]);
+    await lab.etcd.ctl(["put", `${lab.etcdPrefix}/config`, benchNetworkConfig(backend)]);
     await Deno.remove(`${node.dir}/subnet.env`).catch(() => {});
     const agent = kind === "ours" ? await lab.startAgent(node) : await startUpstreamAgent(lab, node);
     await waitFor(
@@ -172,11 +147,12 @@ async function run(): Promise<BenchReport> {
     try {
       const times = async (mode: "pace-put" | "pace-del", map: "added" | "removed") => {
         const puts = await writer(backend, mode, 0, PACED);
-        const settled = () => puts.every((p) => obs.complete(map, subnetOf(p.i!), backend) !== undefined);
+        const settled = () =>
+          puts.every((p) => obs.complete(map, syntheticSubnet(p.i!), backend) !== undefined);
         await waitFor("every paced lease", () => settled() || undefined, 5000).catch(() => {});
         const ms: number[] = [];
         for (const p of puts) {
-          const at = obs.complete(map, subnetOf(p.i!), backend);
+          const at = obs.complete(map, syntheticSubnet(p.i!), backend);
           if (at !== undefined) ms.push(at - p.t!);
         }
         return { ms, missed: puts.length - ms.length };
@@ -198,24 +174,11 @@ async function run(): Promise<BenchReport> {
     }
   };
 
-  /** The synthetic peers' entries in the kernel (not the agent's own, nor the kernel's local routes). */
-  const counts = async () => {
-    const dev = await nl.link.find("flannel.1");
-    if (!dev) return { routes: 0, neighs: 0, fdbs: 0 };
-    const synthetic = (dst: string | undefined) => dst !== undefined && /^10\.[1-4]\./.test(dst);
-    const routes = (await nl.route.list({ oif: dev.index })).filter((r) => synthetic(r.dst)).length;
-    const neighs = (await nl.neigh.list({ index: dev.index }))
-      .filter((n) => (n.state & NUD_PERMANENT) !== 0 && synthetic(n.dst)).length;
-    const fdbs = (await nl.fdb.list({ index: dev.index }))
-      .filter((f) => f.lladdr !== undefined && macs.has(f.lladdr)).length;
-    return { routes, neighs, fdbs };
-  };
-
   /** Bursts on a running vxlan agent: until the kernel's counts reach `want` (or the cap). */
   const churn = async () => {
     const until = async (t0: number, want: number) => {
       for (;;) {
-        const c = await counts();
+        const c = await bench.counts();
         const ok = c.routes === want && c.neighs === want && c.fdbs === want;
         if (ok || now() - t0 > CHURN_CAP_MS) return { ms: now() - t0, c, ok };
         await new Promise((r) => setTimeout(r, 10));

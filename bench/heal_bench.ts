@@ -11,25 +11,18 @@
  *
  * @module
  */
-import { AF_BRIDGE, AF_INET, Monitor, Netlink, NUD_PERMANENT } from "../agent/netlink/mod.ts";
-import { startMiniLab, waitFor } from "../harness/mini_lab.ts";
+import { AF_BRIDGE, AF_INET, Monitor, NUD_PERMANENT } from "../agent/netlink/mod.ts";
+import { waitFor } from "../harness/mini_lab.ts";
+import { openBenchLab } from "./bench_lab.ts";
+import { isSynthetic } from "./synthetic.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
-import { uniqueName } from "../tests/helpers/tmpdir.ts";
 import { type Benchmark, type BenchReport, scaled } from "./report.ts";
 import { type AgentKind, median, rounds, spread } from "./stats.ts";
 
 const PEERS = scaled(50, 5);
 const REPEATS = scaled(5, 1, "HEAL_BENCH_REPEATS");
 const CAP_MS = scaled(12_000, 3000);
-const WRITER = new URL("./control_writer.ts", import.meta.url).pathname;
-const CONFIG = JSON.stringify({
-  Network: "10.0.0.0/8",
-  SubnetLen: 24,
-  SubnetMin: "10.99.0.0",
-  SubnetMax: "10.99.255.0",
-  Backend: { Type: "vxlan", VNI: 1 },
-});
 const CASES = ["route", "neigh", "fdb", "device"] as const;
 type Case = typeof CASES[number];
 const now = () => performance.now();
@@ -44,37 +37,15 @@ interface Sample {
 
 async function run(): Promise<BenchReport> {
   const flanneld = await ensureFlanneld();
-  await using lab = await startMiniLab({
-    prefix: uniqueName("flth"),
-    nodes: 1,
-    networkConfig: CONFIG,
-    parentDir: "/dev/shm",
-  });
-  const node = lab.nodes[0]!;
-  await node.ns.ip(["route", "add", "default", "via", "192.168.77.254", "dev", "eth1", "onlink"]);
-  await using nl = await Netlink.open({ netns: node.ns.name });
-  await lab.etcdNs.exec([
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    "--no-lock",
-    WRITER,
-    lab.etcd.endpoint,
-    lab.etcdPrefix,
-    "vxlan",
-    "burst-put",
-    "0",
-    String(PEERS),
-  ], { timeoutMs: 60_000 });
+  await using bench = await openBenchLab("flth", { backend: "vxlan", peers: PEERS });
+  const { lab, node, nl } = bench;
+  await bench.write("vxlan", "burst-put", 0, PEERS);
   // Peer 0's entries are the ones deleted.
   const target = { subnet: "10.1.0.0", mac: "02:00:00:00:00:00", ip: "100.64.0.1" };
 
   const programmed = async () => {
     const dev = await nl.link.find("flannel.1");
-    if (!dev) return undefined;
-    const routes = (await nl.route.list({ oif: dev.index })).filter((r) => /^10\.[1-4]\./.test(r.dst)).length;
-    return routes >= PEERS ? dev.index : undefined;
+    return dev && (await bench.counts()).routes >= PEERS ? dev.index : undefined;
   };
 
   const heal = async (c: Case, dev: number): Promise<number | undefined> => {
@@ -83,7 +54,7 @@ async function run(): Promise<BenchReport> {
     let routes = 0;
     const watching = (async () => {
       for await (const ev of mon) {
-        if (ev.kind === "route" && ev.action === "new" && /^10\.[1-4]\./.test(ev.route.dst)) {
+        if (ev.kind === "route" && ev.action === "new" && isSynthetic(ev.route.dst)) {
           routes++;
           if (c === "route" && ev.route.dst === `${target.subnet}/24`) back = now();
           if (c === "device" && routes >= PEERS) back = now();

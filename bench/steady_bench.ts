@@ -11,11 +11,10 @@
  *
  * @module
  */
-import { Netlink } from "../agent/netlink/mod.ts";
-import { startMiniLab, waitFor } from "../harness/mini_lab.ts";
+import { waitFor } from "../harness/mini_lab.ts";
+import { openBenchLab } from "./bench_lab.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
-import { uniqueName } from "../tests/helpers/tmpdir.ts";
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import { type AgentKind, median, ratioText, rounds, spread } from "./stats.ts";
 
@@ -24,14 +23,6 @@ const SECONDS = scaled(120, 3, "STEADY_BENCH_SECONDS");
 const REPEATS = scaled(5, 1, "STEADY_BENCH_REPEATS");
 const SETTLE_MS = 3000;
 const TICK_S = 1 / 100; // USER_HZ
-const WRITER = new URL("./control_writer.ts", import.meta.url).pathname;
-const CONFIG = JSON.stringify({
-  Network: "10.0.0.0/8",
-  SubnetLen: 24,
-  SubnetMin: "10.99.0.0",
-  SubnetMax: "10.99.255.0",
-  Backend: { Type: "vxlan", VNI: 1 },
-});
 
 interface Window {
   readonly kind: AgentKind;
@@ -55,38 +46,11 @@ async function rssMiB(pid: number): Promise<number> {
 
 async function run(): Promise<BenchReport> {
   const flanneld = await ensureFlanneld();
-  await using lab = await startMiniLab({
-    prefix: uniqueName("flts"),
-    nodes: 1,
-    networkConfig: CONFIG,
-    parentDir: "/dev/shm",
-  });
-  const node = lab.nodes[0]!;
-  await node.ns.ip(["route", "add", "default", "via", "192.168.77.254", "dev", "eth1", "onlink"]);
-  await using nl = await Netlink.open({ netns: node.ns.name });
-  await lab.etcdNs.exec([
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    "--no-lock",
-    WRITER,
-    lab.etcd.endpoint,
-    lab.etcdPrefix,
-    "vxlan",
-    "burst-put",
-    "0",
-    String(LEASES),
-  ], { timeoutMs: 120_000 });
+  await using bench = await openBenchLab("flts", { backend: "vxlan", peers: LEASES });
+  const { lab, node } = bench;
+  await bench.write("vxlan", "burst-put", 0, LEASES);
 
-  const programmed = async () => {
-    const dev = await nl.link.find("flannel.1");
-    if (!dev) return undefined;
-    return (await nl.route.list({ oif: dev.index })).filter((r) => /^10\.(?!99\.)/.test(r.dst)).length >=
-        LEASES
-      ? true
-      : undefined;
-  };
+  const programmed = async () => ((await bench.counts()).routes >= LEASES ? true : undefined);
 
   const windows: Window[] = [];
   for (const [round, kind] of rounds(REPEATS)) {

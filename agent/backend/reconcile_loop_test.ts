@@ -49,9 +49,8 @@ function silentMonitor(): AsyncIterable<NetlinkEvent> & { close(): void; end(): 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-Deno.test("reconcile loop: a live subscription quiets the timer; its end brings the short timer back at once", async () => {
-  const backend = countingBackend();
-  const monitor = silentMonitor();
+/** Runs a loop with a 40 ms short timer and a one-minute quiet one; `stop()` aborts it and waits. */
+function startLoop(backend: Backend, monitor?: ReturnType<typeof silentMonitor>): { stop(): Promise<void> } {
   const loop = new ReconcileLoop({
     backend,
     source: { snapshot: new Map(), lease: {} as Lease },
@@ -59,10 +58,22 @@ Deno.test("reconcile loop: a live subscription quiets the timer; its end brings 
     metrics: agentMetrics(),
     resyncMs: 40,
     quietResyncMs: 60_000,
-    openMonitor: () => monitor,
+    ...(monitor ? { openMonitor: () => monitor } : {}),
   });
   const abort = new AbortController();
   const running = loop.run(abort.signal);
+  return {
+    async stop() {
+      abort.abort();
+      await running;
+    },
+  };
+}
+
+Deno.test("reconcile loop: a live subscription quiets the timer; its end brings the short timer back at once", async () => {
+  const backend = countingBackend();
+  const monitor = silentMonitor();
+  const loop = startLoop(backend, monitor);
   try {
     await sleep(300);
     assert.equal(backend.runs, 1, "only the first run while events would bring every change");
@@ -72,44 +83,22 @@ Deno.test("reconcile loop: a live subscription quiets the timer; its end brings 
     await sleep(300);
     assert(backend.runs >= 4, `every 40 ms without a subscription, got ${backend.runs} runs`);
   } finally {
-    abort.abort();
-    await running;
+    await loop.stop();
   }
 });
 
 Deno.test("reconcile loop: without a subscription the short timer runs from the start", async () => {
   const backend = countingBackend();
-  const loop = new ReconcileLoop({
-    backend,
-    source: { snapshot: new Map(), lease: {} as Lease },
-    logger: memoryLogger(),
-    metrics: agentMetrics(),
-    resyncMs: 40,
-    quietResyncMs: 60_000,
-  });
-  const abort = new AbortController();
-  const running = loop.run(abort.signal);
+  const loop = startLoop(backend);
   await sleep(300);
-  abort.abort();
-  await running;
+  await loop.stop();
   assert(backend.runs >= 3, `every 40 ms, got ${backend.runs} runs`);
 });
 
 Deno.test("reconcile loop: a peer in error keeps the short timer even with a live subscription", async () => {
   const backend = countingBackend("error");
-  const loop = new ReconcileLoop({
-    backend,
-    source: { snapshot: new Map(), lease: {} as Lease },
-    logger: memoryLogger(),
-    metrics: agentMetrics(),
-    resyncMs: 40,
-    quietResyncMs: 60_000,
-    openMonitor: () => silentMonitor(),
-  });
-  const abort = new AbortController();
-  const running = loop.run(abort.signal);
+  const loop = startLoop(backend, silentMonitor());
   await sleep(300);
-  abort.abort();
-  await running;
+  await loop.stop();
   assert(backend.runs >= 3, `an unreachable peer is retried every 40 ms, got ${backend.runs} runs`);
 });
