@@ -195,6 +195,7 @@ export async function runDaemon(flags: AgentFlags, deps: DaemonDeps, signal: Abo
   metrics.collect(() => {
     metrics.set("flannel_leases_known", {}, state.manager?.snapshot.size ?? 0);
     metrics.set("flannel_etcd_watch_restarts_total", {}, state.manager?.watchRestarts ?? 0);
+    metrics.set("flannel_public_ip_clashes_total", {}, state.manager?.addressClashes ?? 0);
   });
   await using _health = flags.healthzPort > 0
     ? serveHealth(flags.healthzIp, flags.healthzPort, {

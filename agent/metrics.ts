@@ -144,6 +144,7 @@ export function agentMetrics(): Metrics {
   const m = new Metrics();
   m.gauge("flannel_leases_known", "Leases in the agent's snapshot, its own included.");
   m.counter("flannel_etcd_watch_restarts_total", "Times the lease watch had to be re-established.");
+  m.counter("flannel_public_ip_clashes_total", "Leases of other hosts seen publishing this node's PublicIP.");
   m.counter("flannel_reconcile_runs_total", "Data-plane reconcile runs.");
   m.counter("flannel_reconcile_errors_total", "Kernel entries refused, and reconcile runs that failed.");
   m.histogram("flannel_reconcile_duration_seconds", "Duration of data-plane reconcile runs.", [

@@ -21,7 +21,7 @@
 import type { Logger } from "../../cli/log.ts";
 import { Backoff, type Clock, systemClock } from "../clock.ts";
 import type { NetworkConfig, SubnetPool } from "../config.ts";
-import { formatCidr, ipEqual, type IpNet, netOverlaps } from "../ip.ts";
+import { formatCidr, formatIp, ipEqual, type IpNet, netOverlaps } from "../ip.ts";
 import { allocateSubnet, isCompatibleSubnet } from "./allocator.ts";
 import type { Lease, LeaseAttrs, LeaseEvent, LeaseSubnets } from "./lease.ts";
 import { leaseKeyName, parseLeaseKey } from "./lease_codec.ts";
@@ -98,6 +98,7 @@ export class LeaseManager {
   readonly #listeners = new Set<(change: LeaseChange) => void>();
   readonly #ownListeners = new Set<(change: OwnLeaseChange) => void>();
   readonly #malformedSeen = new Set<string>();
+  readonly #clashesSeen = new Set<string>();
   #own: Lease | undefined;
   #expiresAt: number | undefined;
   /** Wakes the renew loop early (our lease changed). */
@@ -322,6 +323,7 @@ export class LeaseManager {
 
   #emit(events: readonly LeaseEvent[]): void {
     if (events.length === 0) return;
+    this.#checkAddressClash();
     for (const listener of this.#listeners) {
       try {
         listener({ events, snapshot: this.#snapshot });
@@ -329,6 +331,42 @@ export class LeaseManager {
         this.#log.error("A lease listener failed", { error });
       }
     }
+  }
+
+  /**
+   * Other hosts that publish our PublicIP: another lease carrying it, or our own lease rewritten with backend
+   * data that is neither what we wrote nor what we would write (another host with our address reused it, as
+   * agents do with the lease that carries their address). Both mean two nodes share one address, typically
+   * the NAT NIC every Vagrant/VirtualBox machine has (10.0.2.15), and their pods cannot reach each other.
+   * Upstream says nothing; each clash is logged once, as an error naming the fix, and counted.
+   */
+  #checkAddressClash(): void {
+    const own = this.#own;
+    if (!own) return;
+    const attrs = this.#o.attrs();
+    const ownKey = leaseKeyName(own);
+    const clashes: string[] = [];
+    for (const [key, lease] of this.#snapshot) {
+      if (!sameOwner(lease.attrs, attrs)) continue;
+      if (key !== ownKey) clashes.push(`lease ${key} carries our PublicIP too`);
+      else if (!sameAttrs(lease.attrs, own.attrs) && !sameAttrs(lease.attrs, attrs)) {
+        clashes.push(`our lease ${key} was rewritten by another host with our PublicIP`);
+      }
+    }
+    for (const clash of clashes) {
+      if (this.#clashesSeen.has(clash)) continue;
+      this.#clashesSeen.add(clash);
+      this.#log.error(
+        `Another node uses our PublicIP: ${clash}; give each node its own address with --iface, ` +
+          `--iface-regex, --iface-can-reach or --public-ip`,
+        { publicIp: formatIp(attrs.publicIp) },
+      );
+    }
+  }
+
+  /** Address clashes seen (another host publishing our PublicIP), for metrics. */
+  get addressClashes(): number {
+    return this.#clashesSeen.size;
   }
 
   /** Whether the snapshot's copy of our key still names us as its owner. */

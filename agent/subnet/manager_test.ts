@@ -134,3 +134,34 @@ Deno.test("LeaseManager: listeners see added, changed and removed peers; the sna
   controller.abort();
   await running;
 });
+
+Deno.test("LeaseManager: another host publishing our PublicIP is reported once, as an error naming the fix", async () => {
+  const { registry, log, manager, controller } = setup();
+  const lease = await manager.acquire(controller.signal);
+  const running = manager.run(controller.signal);
+  await settle();
+  assert.equal(manager.addressClashes, 0, "our own lease is no clash");
+  // Another node with our address (the shared NAT NIC) reuses our lease with its own backend data...
+  registry.write({ subnet: lease.subnet! }, { publicIp: parseIp("192.168.1.1"), backendType: "vxlan" });
+  // ...and a third one has created a lease of its own with it.
+  registry.write({ subnet: parseCidr("10.5.77.0/24") }, {
+    publicIp: parseIp("192.168.1.1"),
+    backendType: "host-gw",
+  });
+  for (let i = 0; i < 20 && manager.addressClashes < 2; i++) await settle();
+  assert.equal(manager.addressClashes, 2);
+  const errors = log.lines.filter((l) => l.includes("Another node uses our PublicIP"));
+  assert.equal(errors.length, 2, errors.join("\n"));
+  assert.ok(errors.some((l) => /rewritten by another host/.test(l)));
+  assert.ok(errors.some((l) => /10\.5\.77\.0-24 carries our PublicIP too/.test(l)));
+  assert.ok(errors.every((l) => /--iface/.test(l)));
+  registry.poke();
+  await settle();
+  assert.equal(
+    log.lines.filter((l) => l.includes("Another node uses our PublicIP")).length,
+    2,
+    "logged once",
+  );
+  controller.abort();
+  await running;
+});
