@@ -23,6 +23,7 @@ import {
 import { openRuntime, ownedNamespaces } from "./runtime/mod.ts";
 import { refuseUnsupportedSteps } from "./runtime/kernel_features.ts";
 import { labDir, readTopology, type Topology } from "./topology/mod.ts";
+import type { AgentKind } from "./topology/model.ts";
 import { Cluster } from "./cluster.ts";
 
 const COMMON = {
@@ -83,6 +84,15 @@ function topoArg(
   const file = values.topo ?? positionals[0];
   if (!file && !optional) throw new UsageError("No topology file given", { hint: usage });
   return file;
+}
+
+/** `--agent`: ours or upstream, or undefined to keep the topology's labels. */
+export function agentArg(v: string | undefined, usage: string): AgentKind | undefined {
+  if (v === undefined) return undefined;
+  if (v !== "ours" && v !== "upstream") {
+    throw new UsageError(`--agent must be ours or upstream, not "${v}"`, { hint: usage });
+  }
+  return v;
 }
 
 function needRoot(): void {
@@ -180,6 +190,7 @@ export async function downMain(args: string[]): Promise<number> {
 const TEST =
   `Usage: flannel-lab test [-t] TOPOLOGY.clab.yml [--scenario FILE] [--junit FILE] [--html FILE] [--dry-run]
                         [--repeat N] [--rerun-failed] [--keep] [--name LAB] [--runtime netns|containerlab] [--lab-dir BASE]
+                        [--agent ours|upstream]
 
 Deploys the lab, starts etcd, agents and pods, runs the scenario (default: <name>.scenario.yml beside the
 topology), prints a summary, and removes everything. Results go to <lab dir>/results.json and a self-contained
@@ -188,6 +199,7 @@ topology), prints a summary, and removes everything. Results go to <lab dir>/res
   --rerun-failed   run again only the steps that failed last time (read from <lab dir>/results.json), with
                    the waits and faults before them
   --keep           leave the lab running afterwards (then: inspect, exec, down)
+  --agent A        every node runs this agent (ours, or upstream flanneld), whatever the labels say
 Exit code 0 only when every step held in every run.`;
 
 function storedResults(
@@ -217,16 +229,18 @@ export async function testMain(args: string[]): Promise<number> {
     keep: { type: "boolean" },
     repeat: { type: "string" },
     "rerun-failed": { type: "boolean" },
+    agent: { type: "string" },
   });
   if (values.help) return (println(TEST), 0);
   const file = topoArg(TEST, values, positionals)!;
+  const agent = agentArg(values.agent, TEST);
   const repeat = Number(values.repeat ?? 1);
   if (!Number.isInteger(repeat) || repeat < 1) {
     throw new UsageError(`--repeat wants a whole number ≥ 1, not "${values.repeat}"`, { hint: TEST });
   }
   {
     // Refuse what this kernel cannot run before anything is deployed (and in a dry run).
-    const { topo, scenario } = await loadLab(file, values.scenario, values.name);
+    const { topo, scenario } = await loadLab(file, values.scenario, values.name, agent);
     if (Deno.uid() === 0) await refuseUnsupportedSteps(scenario);
     if (values["dry-run"]) {
       println(describePlan(topo, scenario, labDirFor(topo, values["lab-dir"])));
@@ -267,6 +281,7 @@ export async function testMain(args: string[]): Promise<number> {
       runtime: values.runtime ?? "netns",
       ...(values["lab-dir"] ? { labDirBase: values["lab-dir"] } : {}),
       ...(values.name ? { name: values.name } : {}),
+      ...(agent ? { agent } : {}),
       ...(only ? { only } : {}),
       progress: consoleProgress(),
       log: (l) => println(`      ${l}`),

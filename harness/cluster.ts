@@ -79,11 +79,11 @@ export class Cluster implements AsyncDisposable {
   readonly runtime: Runtime;
   readonly topo: Topology;
   readonly labDir: string;
-  readonly network: string;
   readonly etcdPrefix: string;
   readonly etcdNode: NodeSpec;
   readonly endpoint: string;
   readonly pods: Pod[] = [];
+  #network: string;
   #etcd: Detached | undefined;
   #agents = new Map<string, Detached>();
   /** When each agent this process started was started (ms since the epoch). */
@@ -93,7 +93,7 @@ export class Cluster implements AsyncDisposable {
     this.runtime = options.runtime;
     this.topo = options.topo;
     this.labDir = options.labDir;
-    this.network = options.network;
+    this.#network = options.network;
     this.etcdPrefix = options.etcdPrefix ?? "/coreos.com/network";
     const etcd = options.topo.nodes.find((n) => n.role === "etcd");
     if (!etcd?.etcdAddress) throw new UserError(`Topology "${options.topo.name}" has no etcd node`);
@@ -174,7 +174,19 @@ export class Cluster implements AsyncDisposable {
 
   /** Writes the network config. */
   async putNetworkConfig(): Promise<void> {
-    await this.etcdctl(["put", `${this.etcdPrefix}/config`, this.network]);
+    await this.etcdctl(["put", `${this.etcdPrefix}/config`, this.#network]);
+  }
+
+  /** The network config (JSON text) in etcd. */
+  get network(): string {
+    return this.#network;
+  }
+
+  /** Writes another network config to etcd (agents read it when they start). */
+  async reconfigure(network: string): Promise<void> {
+    this.#network = network;
+    await this.putNetworkConfig();
+    await this.saveState();
   }
 
   /** The leases in etcd, with their TTLs. */
@@ -256,7 +268,7 @@ export class Cluster implements AsyncDisposable {
     const flags = [
       `--etcd-endpoints=${this.endpoint}`,
       `--etcd-prefix=${this.etcdPrefix}`,
-      `--iface=${spec.agentIface}`,
+      ...(spec.ifaceAuto ? [] : [`--iface=${spec.agentIface}`]),
       `--subnet-file=${dir}/subnet.env`,
       ...(spec.agentFlags.some((f) => /^--?ip-masq(=|$)/.test(f)) ? [] : ["--ip-masq"]),
       ...spec.agentFlags,

@@ -15,7 +15,7 @@ import { ScenarioRunner } from "./scenario/run.ts";
 import { parseScenario } from "./scenario/parse.ts";
 import type { Scenario } from "./scenario/model.ts";
 import { absolute, readTopology } from "./topology/read.ts";
-import { labDir as labDirOf, type Topology } from "./topology/model.ts";
+import { type AgentKind, labDir as labDirOf, type Topology } from "./topology/model.ts";
 
 /** The scenario file beside a topology: `x.clab.yml` → `x.scenario.yml`. */
 export function scenarioPathFor(topologyPath: string): string {
@@ -39,13 +39,25 @@ export function renameLab(topo: Topology, name: string | undefined): Topology {
   return { ...topo, name };
 }
 
+/**
+ * A topology with every node running one agent (`repro run --agent`), whatever its labels say.
+ *
+ * @param topo the topology
+ * @param agent the agent, or undefined to keep the labels'
+ */
+export function withAgent(topo: Topology, agent: AgentKind | undefined): Topology {
+  if (agent === undefined) return topo;
+  return { ...topo, nodes: topo.nodes.map((n) => n.role === "node" ? { ...n, agent } : n) };
+}
+
 /** Reads a topology and its scenario (both validated) without touching the host. */
 export async function loadLab(
   topologyPath: string,
   scenarioPath?: string,
   name?: string,
+  agent?: AgentKind,
 ): Promise<{ topo: Topology; scenario: Scenario }> {
-  const topo = renameLab(await readTopology(topologyPath), name);
+  const topo = withAgent(renameLab(await readTopology(topologyPath), name), agent);
   const file = absolute(scenarioPath ?? scenarioPathFor(topologyPath));
   let text: string;
   try {
@@ -66,9 +78,13 @@ export function describePlan(topo: Topology, scenario: Scenario, labDir: string)
     ...topo.nodes.map((n) =>
       `  ${n.name.padEnd(6)} ${n.role.padEnd(7)} ${
         Object.entries(n.addresses).map(([i, a]) => `${i}=${a.join(",")}`).join(" ")
-      }${n.role === "node" ? `  agent ${n.agent} --iface=${n.agentIface} ${n.agentFlags.join(" ")}` : ""}${
-        n.role === "etcd" ? `  etcd on ${n.etcdAddress}:2379` : ""
-      }`
+      }${
+        n.role === "node"
+          ? `  agent ${n.agent} ${
+            n.ifaceAuto ? `(no --iface: ${n.agentIface} has the default route)` : `--iface=${n.agentIface}`
+          } ${n.agentFlags.join(" ")}`
+          : ""
+      }${n.role === "etcd" ? `  etcd on ${n.etcdAddress}:2379` : ""}`
     ),
     `links:`,
     ...topo.links.map((l) => `  ${l.label} mtu ${l.mtu}`),
@@ -87,6 +103,17 @@ export function describePlan(topo: Topology, scenario: Scenario, labDir: string)
   return lines.join("\n");
 }
 
+/**
+ * Removes what an earlier run left in the nodes' directories (etcd's data, subnet.env, logs, captures), so a run
+ * starts from an empty etcd and agents without a previous subnet, as a fresh cluster would. Without it a
+ * second run of a lab inherits the first one's leases and subnets.
+ */
+async function freshNodeDirs(topo: Topology, labDir: string): Promise<void> {
+  await Promise.all(
+    topo.nodes.map((n) => Deno.remove(`${labDir}/${n.name}`, { recursive: true }).catch(() => {})),
+  );
+}
+
 /** Options of {@linkcode runLab}. */
 export interface RunLabOptions {
   readonly scenarioPath?: string;
@@ -100,6 +127,8 @@ export interface RunLabOptions {
   readonly keep?: boolean;
   /** Lab name override (`--name`). */
   readonly name?: string;
+  /** Every node runs this agent, whatever the topology's labels say. */
+  readonly agent?: AgentKind;
   /** Only these step indexes run (`--rerun-failed`); the others are reported as skipped. */
   readonly only?: ReadonlySet<number>;
 }
@@ -124,7 +153,7 @@ export function passed(results: readonly StepResult[]): boolean {
 
 /** Runs a topology's scenario end to end. Everything created is removed before it returns (or on a signal). */
 export async function runLab(topologyPath: string, options: RunLabOptions): Promise<RunLabResult> {
-  const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name);
+  const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name, options.agent);
   const runtime: Runtime = openRuntime(options.runtime);
   const labDir = labDirOf(topo, options.labDirBase ?? Deno.env.get("CLAB_LABDIR_BASE"));
   const log = options.log ?? (() => {});
@@ -150,6 +179,7 @@ export async function runLab(topologyPath: string, options: RunLabOptions): Prom
   Deno.addSignalListener("SIGTERM", onSignal);
   const started = performance.now();
   try {
+    await freshNodeDirs(topo, labDir);
     const d = await runtime.deploy(topo, { labDir });
     timings["deployMs"] = d.durationMs;
     log(
@@ -202,7 +232,7 @@ export async function upLab(
   topologyPath: string,
   options: Omit<RunLabOptions, "progress" | "keep" | "only"> & { readonly readyTimeoutMs?: number },
 ): Promise<UpResult> {
-  const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name);
+  const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name, options.agent);
   const runtime: Runtime = openRuntime(options.runtime);
   const labDir = labDirOf(topo, options.labDirBase ?? Deno.env.get("CLAB_LABDIR_BASE"));
   const log = options.log ?? (() => {});
@@ -229,6 +259,7 @@ export async function upLab(
         hint: `flannel-lab inspect -t ${topo.file}, or flannel-lab down -t ${topo.file} first`,
       });
     }
+    await freshNodeDirs(topo, labDir);
     const d = await runtime.deploy(topo, { labDir });
     timings["deployMs"] = d.durationMs;
     log(

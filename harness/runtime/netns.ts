@@ -11,7 +11,7 @@
 import { UserError } from "../../cli/errors.ts";
 import { type Process, run, type RunOptions, type RunResult, spawn, type SpawnOptions } from "../process.ts";
 import { deleteNetns, listNetns } from "../netns.ts";
-import { longName, type NodeSpec, type Topology } from "../topology/model.ts";
+import { type Link, longName, type NodeSpec, type Topology } from "../topology/model.ts";
 import { ownerMarker, parseMarker } from "./ownership.ts";
 import type { DeployResult, DestroyResult, Impairment, LabSelector, NodeStatus, Runtime } from "./runtime.ts";
 
@@ -55,6 +55,42 @@ function nodeOrThrow(topo: Topology, node: string): NodeSpec {
     });
   }
   return spec;
+}
+
+/** Makes a link's veth pair (named, with its MTU and MACs) between its nodes' namespaces, and sets it up. */
+async function makeLink(topo: Topology, link: Link): Promise<void> {
+  const nsA = longName(topo, link.a.node);
+  const nsB = longName(topo, link.b.node);
+  const mac = (m?: string) => (m ? ["address", m] : []);
+  await ipIn(nsA, [
+    "link",
+    "add",
+    link.a.iface,
+    "mtu",
+    String(link.mtu),
+    ...mac(link.a.mac),
+    "type",
+    "veth",
+    "peer",
+    "name",
+    link.b.iface,
+    "mtu",
+    String(link.mtu),
+    ...mac(link.b.mac),
+    "netns",
+    nsB,
+  ]);
+  await ipIn(nsA, ["link", "set", link.a.iface, "up"]);
+  await ipIn(nsB, ["link", "set", link.b.iface, "up"]);
+}
+
+/** A bridge node's link ends are the bridge's ports. */
+async function enslave(topo: Topology, node: NodeSpec, ifaces: readonly string[]): Promise<void> {
+  const ns = longName(topo, node.name);
+  for (const iface of ifaces) {
+    await ipIn(ns, ["link", "set", iface, "master", node.name]);
+    await ipIn(ns, ["link", "set", iface, "up"]);
+  }
 }
 
 /** The Docker-free runtime. */
@@ -117,36 +153,10 @@ export class NetnsRuntime implements Runtime {
       if (hasA && hasB) continue;
       if (hasA) await ipIn(nsA, ["link", "del", link.a.iface], { check: false });
       if (hasB) await ipIn(nsB, ["link", "del", link.b.iface], { check: false });
-      const mac = (m?: string) => (m ? ["address", m] : []);
-      await ipIn(nsA, [
-        "link",
-        "add",
-        link.a.iface,
-        "mtu",
-        String(link.mtu),
-        ...mac(link.a.mac),
-        "type",
-        "veth",
-        "peer",
-        "name",
-        link.b.iface,
-        "mtu",
-        String(link.mtu),
-        ...mac(link.b.mac),
-        "netns",
-        nsB,
-      ]);
-      await ipIn(nsA, ["link", "set", link.a.iface, "up"]);
-      await ipIn(nsB, ["link", "set", link.b.iface, "up"]);
+      await makeLink(topo, link);
     }
     // 2b. a bridge node's link ends are the bridge's ports
-    for (const node of topo.nodes.filter((n) => n.bridge)) {
-      const ns = longName(topo, node.name);
-      for (const iface of node.interfaces) {
-        await ipIn(ns, ["link", "set", iface, "master", node.name]);
-        await ipIn(ns, ["link", "set", iface, "up"]);
-      }
-    }
+    for (const node of topo.nodes.filter((n) => n.bridge)) await enslave(topo, node, node.interfaces);
     // 3. sysctls and exec lines of the nodes created now (containerlab runs exec after the links exist)
     await Promise.all(
       topo.nodes.filter((n) => created.includes(n.name)).map(async (node) => {
@@ -305,6 +315,56 @@ export class NetnsRuntime implements Runtime {
     return `/run/netns/${pod.name}`;
   }
 
+  /**
+   * Deletes a link (both ends go) and makes it again; each end's node then runs again the exec lines that
+   * configure it — its `ip link set` lines (a bridge port), addresses on the interface, and every route, since
+   * routes through it went with it — as a network restart would. A route that survived is "File exists", which is fine.
+   */
+  async #recreate(topo: Topology, node: string, iface: string): Promise<void> {
+    const link = topo.links.find((l) =>
+      (l.a.node === node && l.a.iface === iface) || (l.b.node === node && l.b.iface === iface)
+    );
+    if (!link) throw new UserError(`${node}:${iface} is not a link of the topology`);
+    // A NIC comes back with its own MAC; a new random one would leave every neighbour's ARP entry stale for
+    // half a minute, which is the underlay's problem, not the agent's.
+    const macOf = async (end: Link["a"]) => {
+      const r = await ipIn(longName(topo, end.node), ["-j", "link", "show", end.iface]);
+      return (JSON.parse(r.stdout) as { address?: string }[])[0]?.address;
+    };
+    const [macA, macB] = [await macOf(link.a), await macOf(link.b)];
+    await ipIn(longName(topo, link.a.node), ["link", "del", link.a.iface]);
+    await makeLink(topo, {
+      ...link,
+      a: { ...link.a, ...(macA ? { mac: macA } : {}) },
+      b: { ...link.b, ...(macB ? { mac: macB } : {}) },
+    });
+    for (const end of [link.a, link.b]) {
+      const spec = nodeOrThrow(topo, end.node);
+      if (spec.bridge) {
+        await enslave(topo, spec, [end.iface]);
+        continue;
+      }
+      for (const [i, words] of spec.exec.entries()) {
+        const dev = words.indexOf("dev");
+        const isAddr = words[0] === "ip" && /^a(ddr|ddress)?$/.test(words[1] ?? "") &&
+          words[dev + 1] === end.iface;
+        const isRoute = words[0] === "ip" && /^r(o|oute)?$/.test(words[1] ?? "") && words[2] === "add";
+        const isLink = words[0] === "ip" && words[1] === "link" && words[2] === "set" &&
+          words[3] === end.iface;
+        if (!isAddr && !isRoute && !isLink) continue;
+        const r = await this.exec(topo, end.node, words, { check: false, timeoutMs: 10_000 });
+        if (r.code !== 0 && !/File exists/.test(r.stderr)) {
+          throw new UserError(
+            `Node "${end.node}": exec line ${i + 1} ${
+              JSON.stringify(spec.execLines[i])
+            } failed again after ` +
+              `recreating ${end.node}:${end.iface}: ${r.stderr.trim()}`,
+          );
+        }
+      }
+    }
+  }
+
   async impair(topo: Topology, node: string, iface: string, impairment: Impairment): Promise<void> {
     nodeOrThrow(topo, node);
     const ns = longName(topo, node);
@@ -315,6 +375,9 @@ export class NetnsRuntime implements Runtime {
         return;
       case "mtu":
         await ipIn(ns, ["link", "set", iface, "mtu", String(impairment.mtu)]);
+        return;
+      case "recreate":
+        await this.#recreate(topo, node, iface);
         return;
       case "reset":
         await this.exec(topo, node, ["nft", "delete", "table", "ip", lossTable(iface)], { check: false });

@@ -21,7 +21,9 @@ export type Impairment =
     readonly lossPct?: number;
     readonly rateKbit?: number;
   }
-  | { readonly kind: "reset" };
+  | { readonly kind: "reset" }
+  /** The link deleted and made again, its ends configured as the nodes' exec lines configure them. */
+  | { readonly kind: "recreate" };
 
 /** What deploy did. */
 export interface DeployResult {

@@ -68,5 +68,8 @@ export function expectedPodMtu(topo: Topology, sc: Scenario, node: NodeSpec): nu
     (l.a.node === node.name && l.a.iface === node.agentIface) ||
     (l.b.node === node.name && l.b.iface === node.agentIface)
   );
-  return link ? link.mtu - (OVERHEAD[sc.backend] ?? 0) : undefined;
+  // Backend.MTU, when set, is the underlay MTU the agent sizes from instead of its interface's.
+  const configured = (JSON.parse(sc.network) as { Backend?: { MTU?: number } }).Backend?.MTU;
+  const underlay = configured || link?.mtu;
+  return underlay ? underlay - (OVERHEAD[sc.backend] ?? 0) : undefined;
 }

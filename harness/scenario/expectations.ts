@@ -46,6 +46,7 @@ const KEYS = {
   fragments: (r, v, p) => set("fragments", r.int(v, p)),
   count: (r, v, p) => set("count", r.int(v, p)),
   distinct: (_r, v) => ({ distinct: v === true }),
+  foreign: (r, v, p) => set("foreign", r.int(v, p)),
   "same-form": (_r, v) => ({ sameForm: v === true }),
   "recovers-within": (r, v, p) => set("recoversWithinMs", r.duration(v, p)),
   "same-subnet": (_r, v) => ({ sameSubnet: v === true }),

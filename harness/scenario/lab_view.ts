@@ -12,8 +12,9 @@ import { formatCidr, parseCidr } from "../../agent/ip.ts";
 import { ownerOf } from "../checks/path_mtu.ts";
 import type { NodeValues } from "../checks/mirror.ts";
 import { expectedReach } from "./expect.ts";
-import { Failed } from "./failed.ts";
+import { Failed, sleep } from "./failed.ts";
 import type { PingSpec, Scenario } from "./model.ts";
+import { networkFields } from "./parse.ts";
 
 /** A node's lease as the checks compare it: subnet, PublicIP, VtepMAC (lower case) and etcd mod revision. */
 export interface NodeLease {
@@ -33,14 +34,57 @@ export interface Endpoint {
 export class LabView {
   /** The cluster: runtime, topology, etcd, agents, pods. */
   readonly cluster: Cluster;
-  readonly scenario: Scenario;
-  /** The network config's `Network`. */
-  readonly network: string;
+  #scenario: Scenario;
 
   constructor(cluster: Cluster, scenario: Scenario) {
     this.cluster = cluster;
-    this.scenario = scenario;
-    this.network = JSON.parse(scenario.network)["Network"] as string;
+    this.#scenario = scenario;
+  }
+
+  /** The scenario, with the network config a `network` fault wrote since. */
+  get scenario(): Scenario {
+    return this.#scenario;
+  }
+
+  /** The network config's `Network`. */
+  get network(): string {
+    return JSON.parse(this.#scenario.network)["Network"] as string;
+  }
+
+  /** Writes another network config to etcd; the steps after it judge the lab by it. */
+  async reconfigure(network: Record<string, unknown>): Promise<void> {
+    await this.cluster.reconfigure(JSON.stringify(network));
+    this.#scenario = { ...this.#scenario, ...networkFields(network) };
+  }
+
+  /**
+   * Waits for an agent started again after `since` to have done its own start-up: written subnet.env after
+   * `since` and rewritten its lease in etcd (a new mod revision), both of which every agent does once it holds
+   * its lease. Until then subnet.env and the lease are what the stopped process left behind, and checks that
+   * read them would pass at once. Returns when.
+   */
+  async restartedAgentReady(
+    node: string,
+    since: number,
+    before: NodeLease | undefined,
+    deadline: number,
+  ): Promise<number> {
+    for (;;) {
+      const st = await Deno.stat(`${this.cluster.nodeDir(node)}/subnet.env`).catch(() => undefined);
+      const wrote = (st?.mtime?.getTime() ?? 0) >= since;
+      const now = wrote ? await this.leaseOf(node) : undefined;
+      const leased = now?.revision !== undefined &&
+        (before?.revision === undefined || now.revision > before.revision);
+      if (wrote && leased) return Date.now();
+      if (Date.now() > deadline) {
+        throw new Failed(
+          `${node}'s restarted agent did not ${
+            wrote ? "rewrite its lease in etcd" : "write subnet.env"
+          } within the step's timeout: it is not up (see ${node}/agent.log)`,
+        );
+      }
+      await sleep(100);
+    }
   }
 
   /** A topology node by name. */

@@ -73,6 +73,18 @@ export type Fault =
   & (
     | { readonly kind: "link"; readonly node: string; readonly iface: string; readonly set: "down" | "up" }
     | { readonly kind: "link-mtu"; readonly node: string; readonly iface: string; readonly mtu: number }
+    /**
+     * The link deleted and made again with its addresses and routes, as a network restart, a NIC driver reset
+     * or a VLAN/bond rebuild does: every device stacked on it (the VXLAN device) goes with it.
+     */
+    | { readonly kind: "link-recreate"; readonly node: string; readonly iface: string }
+    /** A shell command run on a node or pod; `undo` is run at the end of a window. */
+    | { readonly kind: "exec"; readonly on: string; readonly command: string; readonly undo?: string }
+    /**
+     * Another network config written to etcd (the scenario's, with these top-level keys replaced), and every
+     * running agent restarted to read it: the fix a user applies (`Backend.MTU`, `Backend.Port`).
+     */
+    | { readonly kind: "network"; readonly config: string }
     | {
       readonly kind: "netem";
       readonly node: string;
@@ -143,6 +155,8 @@ export interface Expect {
   /** leases. */
   readonly count?: number;
   readonly distinct?: boolean;
+  /** leases: this many are held by addresses that are no node of the lab (default 0). */
+  readonly foreign?: number;
   /** leases: every lease value has the same form (same keys, order, types) once node values are masked. */
   readonly sameForm?: boolean;
   /** fault recovery: a pod ping to every other node's pod succeeds within this time. */
@@ -186,10 +200,45 @@ export interface Step {
   readonly failsWith?: string;
 }
 
+/** What a reproduction shows for one agent. */
+export type ReproVerdict = "reproduced" | "handled" | "not-applicable";
+/** Every verdict, for messages. */
+export const REPRO_VERDICTS: readonly ReproVerdict[] = ["reproduced", "handled", "not-applicable"];
+/** The agents a reproduction is judged for. */
+export const REPRO_AGENTS = ["ours", "upstream"] as const;
+/** One of {@linkcode REPRO_AGENTS}. */
+export type ReproAgent = typeof REPRO_AGENTS[number];
+
+/**
+ * A scenario that reproduces a known failure (its `repro:` block): what a user sees, why, what fixes it, and
+ * what each agent does. The verdicts are claims the steps prove: a step that shows the failure is expected to
+ * fail (`fails-with`) for an agent whose verdict is `reproduced`, and to pass for one that handles it.
+ */
+export interface Repro {
+  readonly title: string;
+  readonly symptom: string;
+  readonly cause: string;
+  readonly fix: string;
+  /** Upstream threads (`flannel-io/flannel#1155`), or empty. */
+  readonly upstream: readonly string[];
+  /** The catalogue entry it reproduces (`S1`), when there is one. */
+  readonly id?: string;
+  readonly verdict: Readonly<Record<ReproAgent, ReproVerdict>>;
+  /** Why, per agent, in a few words (shown beside the verdict). */
+  readonly why: Readonly<Partial<Record<ReproAgent, string>>>;
+}
+
 /** A parsed scenario. */
 export interface Scenario {
   readonly file: string;
   readonly description: string;
+  /** Present when the scenario reproduces a known failure. */
+  readonly repro?: Repro;
+  /**
+   * The agent every node runs, or `mixed`: the agent `fails-with` and `agents` on a step are resolved for. Steps
+   * written for the other agent only are left out of {@linkcode steps}.
+   */
+  readonly agent: "ours" | "upstream" | "mixed";
   /** The network config (JSON text) written to etcd. */
   readonly network: string;
   readonly backend: string;

@@ -14,6 +14,7 @@ import type { Topology } from "../topology/model.ts";
 import type { Scenario, Step } from "./model.ts";
 import { type Obj, type Path, Reader } from "./reader.ts";
 import { describeAction, STEP_KINDS, stepKind } from "./steps/mod.ts";
+import { failsWithFor, labAgent, parseRepro, stepRunsFor } from "./repro.ts";
 
 export { parseDuration, parsePercentBound, parseRatioBand } from "./reader.ts";
 export { describeAction } from "./steps/mod.ts";
@@ -21,7 +22,22 @@ export { faultExpectKeys } from "./faults/mod.ts";
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Keys every step may have besides its kind's. */
-const STEP_COMMON = ["name", "timeout", "critical", "expect", "fails-with"];
+const STEP_COMMON = ["name", "timeout", "critical", "expect", "fails-with", "agents"];
+
+/** The fields of a scenario that follow from its network config (also after a `network` fault changes it). */
+export function networkFields(
+  net: Obj,
+): Pick<Scenario, "network" | "backend" | "directRouting" | "vni" | "port"> {
+  const backendObj = (net["Backend"] ?? { Type: "vxlan" }) as Obj;
+  const backend = String(backendObj["Type"] ?? "vxlan");
+  return {
+    network: JSON.stringify(net),
+    backend,
+    directRouting: backendObj["DirectRouting"] === true,
+    vni: Number(backendObj["VNI"] ?? 1),
+    port: Number(backendObj["Port"] || (backend === "udp" ? 8285 : 8472)),
+  };
+}
 
 /**
  * Parses a scenario file against its topology.
@@ -36,7 +52,15 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
   const doc = parseSource(file, text);
   if (doc.problems.length) throw new InputError("scenario", doc.problems);
   const r = new Reader(doc, topo);
-  const root = r.obj(doc.value, [], ["description", "network", "pods", "defer-agents", "defaults", "steps"], [
+  const root = r.obj(doc.value, [], [
+    "description",
+    "repro",
+    "network",
+    "pods",
+    "defer-agents",
+    "defaults",
+    "steps",
+  ], [
     "network",
     "steps",
   ]);
@@ -51,8 +75,8 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
     "IPv6Network",
     "Backend",
   ], ["Network"]);
-  const backendObj = (net?.["Backend"] ?? { Type: "vxlan" }) as Obj;
-  const backend = String(backendObj["Type"] ?? "vxlan");
+  const fields = networkFields(net ?? {});
+  const backend = fields.backend;
   if (!["vxlan", "host-gw", "udp"].includes(backend)) {
     r.fail(["network", "Backend", "Type"], `must be vxlan, host-gw or udp`);
   }
@@ -64,6 +88,8 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
   const defaultTimeout = defaults["timeout"] === undefined
     ? DEFAULT_TIMEOUT_MS
     : r.duration(defaults["timeout"], ["defaults", "timeout"]) ?? DEFAULT_TIMEOUT_MS;
+  const agent = labAgent(topo);
+  const repro = root["repro"] === undefined ? undefined : parseRepro(r, root["repro"], ["repro"]);
   const deferAgents: string[] = [];
   for (const [i, n] of ((root["defer-agents"] ?? []) as unknown[]).entries()) {
     const node = r.node(n, ["defer-agents", i], "node");
@@ -93,16 +119,9 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
     const timeoutMs = o["timeout"] === undefined
       ? defaultTimeout
       : r.duration(o["timeout"], [...path, "timeout"]);
-    let failsWith: string | undefined;
-    if (o["fails-with"] !== undefined) {
-      failsWith = String(o["fails-with"]);
-      try {
-        new RegExp(failsWith);
-      } catch (error) {
-        r.fail([...path, "fails-with"], `not a valid regular expression: ${(error as Error).message}`);
-      }
-    }
-    if (!action || !expect || timeoutMs === undefined) continue;
+    const failsWith = failsWithFor(r, o["fails-with"], [...path, "fails-with"], agent);
+    const runs = stepRunsFor(r, o["agents"], [...path, "agents"], agent);
+    if (!action || !expect || timeoutMs === undefined || !runs) continue;
     steps.push({
       index: i + 1,
       name: o["name"] === undefined ? describeAction(action) : String(o["name"]),
@@ -118,11 +137,9 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
   return {
     file,
     description: String(root["description"] ?? ""),
-    network: JSON.stringify(net),
-    backend,
-    directRouting: backendObj["DirectRouting"] === true,
-    vni: Number(backendObj["VNI"] ?? 1),
-    port: Number(backendObj["Port"] ?? (backend === "udp" ? 8285 : 8472)),
+    ...(repro ? { repro } : {}),
+    agent,
+    ...fields,
     podsPerNode,
     deferAgents,
     steps,

@@ -294,10 +294,13 @@ Deno.test("connectivity overrides name real matrix cells, normalized, and a cell
 Deno.test("a fault mapping is read by the one kind its trigger key and form select", () => {
   const scenario = (step: string) => `network: {Network: 10.244.0.0/16}\nsteps:\n${step}`;
   const cases: [string, RegExp][] = [
-    ["  - fault: {node: n1}\n", /fault: a fault needs one of link, agent, etcd, lease, delete, firewall$/],
+    [
+      "  - fault: {node: n1}\n",
+      /fault: a fault needs one of link, agent, etcd, lease, delete, firewall, exec, network$/,
+    ],
     [
       "  - fault: {link: r1:eth1}\n",
-      /fault: a link fault needs one of set: down\|up, mtu: N, loss: P%, rate: R, netem: \{delay, jitter, loss, rate\} \| reset$/,
+      /fault: a link fault needs one of set: down\|up, mtu: N, recreate: true, loss: P%, rate: R, netem: \{delay, jitter, loss, rate\} \| reset$/,
     ],
     [
       "  - fault: {link: r1:eth1, set: down, agent: n1}\n",
@@ -309,7 +312,7 @@ Deno.test("a fault mapping is read by the one kind its trigger key and form sele
     ],
     [
       "  - fault: {etcd: stop, bogus: 1}\n",
-      /unknown key "bogus"; allowed here: link, set, mtu, netem, loss, rate, agent, action, signal, restart-after, etcd, lease, node, delete, peer, firewall, drop, allow, for/,
+      /unknown key "bogus"; allowed here: link, set, mtu, recreate, netem, loss, rate, agent, action, signal, restart-after, etcd, lease, node, delete, peer, firewall, drop, allow, exec, on, undo, network, for/,
     ],
     [
       "  - fault: {etcd: stop}\n    expect: {ratio: 1}\n",
@@ -326,4 +329,121 @@ Deno.test("a fault mapping is read by the one kind its trigger key and form sele
     fault: { kind: "link-mtu", node: "r1", iface: "eth1", mtu: 1400, forMs: 2000 },
   });
   assertEquals(sc.steps[0]!.name, "link r1:eth1 mtu 1400");
+});
+
+Deno.test("exec, network and link-recreate faults parse, and their mistakes are named", () => {
+  const scenario = (step: string) => `network: {Network: 10.244.0.0/16}\nsteps:\n${step}`;
+  const bad: [string, RegExp][] = [
+    [
+      '  - fault: {exec: "ip link set eth1 down", on: n1, for: 2s}\n',
+      /needs the command that undoes it \(undo\)/,
+    ],
+    ["  - fault: {exec: 3, on: n1}\n", /exec: must be a command/],
+    ['  - fault: {exec: "true", on: nope}\n', /node "nope" is not in the topology/],
+    [
+      "  - fault: {network: {Bogus: 1}}\n",
+      /unknown key "Bogus"; allowed here: Network, SubnetLen, SubnetMin, SubnetMax, Backend/,
+    ],
+    [
+      "  - fault: {network: {Backend: {Type: vxlan}}, for: 2s}\n",
+      /"for" does not apply to a network config change/,
+    ],
+    ["  - fault: {link: r1:eth1, recreate: yes}\n", /recreate: must be true/],
+    ["  - fault: {link: r1:eth1, recreate: true, for: 1s}\n", /"for" does not apply to a link recreated/],
+  ];
+  for (const [step, want] of bad) {
+    const msg = errorOf(scenario(step));
+    assert(want.test(msg), `${step.trim()}\n  gave: ${msg}`);
+  }
+  const sc = parseScenario(
+    "s.yml",
+    scenario(
+      '  - fault: {exec: "ip link set flannel.1 address 02:00:00:00:00:01", on: n1}\n' +
+        "  - fault: {network: {Backend: {Type: vxlan, Port: 4790}}}\n" +
+        "  - fault: {link: r1:eth1, recreate: true}\n",
+    ),
+    topo,
+  );
+  assertEquals(sc.steps.map((s) => s.action), [
+    {
+      kind: "fault",
+      fault: { kind: "exec", on: "n1", command: "ip link set flannel.1 address 02:00:00:00:00:01" },
+    },
+    { kind: "fault", fault: { kind: "network", config: '{"Backend":{"Type":"vxlan","Port":4790}}' } },
+    { kind: "fault", fault: { kind: "link-recreate", node: "r1", iface: "eth1" } },
+  ]);
+});
+
+Deno.test("repro blocks, per-agent fails-with and agents: resolve for the lab's agent", () => {
+  const text = (extra = "") =>
+    `repro:
+  id: S1
+  title: a title
+  symptom: what a user sees
+  cause: why
+  fix: what to do
+  upstream: [flannel-io/flannel#1033]
+  verdict: { ours: { handled: "inserts its jump first" }, upstream: reproduced }
+network: {Network: 10.244.0.0/16}
+steps:
+  - ping: { from: n1/p1, to: n2/p1 }
+    fails-with: { upstream: "did not reach" }
+  - ping: { from: n1/p1, to: n2/p1 }
+    agents: [ours]
+${extra}`;
+  const ours = parseScenario("s.yml", text(), topo);
+  assertEquals(ours.agent, "ours");
+  assertEquals(ours.repro?.verdict, { ours: "handled", upstream: "reproduced" });
+  assertEquals(ours.repro?.why, { ours: "inserts its jump first" });
+  assertEquals(ours.steps.map((s) => s.failsWith), [undefined, undefined]);
+  const upTopo = {
+    ...topo,
+    nodes: topo.nodes.map((n) => n.role === "node" ? { ...n, agent: "upstream" as const } : n),
+  };
+  const up = parseScenario("s.yml", text(), upTopo);
+  assertEquals(
+    up.steps.map((s) => [s.index, s.failsWith]),
+    [[1, "did not reach"]],
+    "the ours-only step is left out",
+  );
+  const bad: [string, RegExp][] = [
+    [
+      "  - ping: { from: n1/p1, to: n2/p1 }\n    agents: [theirs]\n",
+      /agents: must list agents among ours, upstream/,
+    ],
+    [
+      '  - ping: { from: n1/p1, to: n2/p1 }\n    fails-with: { ours: "(" }\n',
+      /not a valid regular expression/,
+    ],
+    [
+      "  - ping: { from: n1/p1, to: n2/p1 }\n    fails-with: { both: x }\n",
+      /unknown key "both"; allowed here: ours, upstream/,
+    ],
+  ];
+  for (const [step, want] of bad) {
+    const msg = errorOf(text(step));
+    assert(want.test(msg), `${step.trim()}\n  gave: ${msg}`);
+  }
+  assert(/verdict\.upstream: must be one of reproduced, handled, not-applicable/.test(
+    errorOf(text().replace("upstream: reproduced", "upstream: broken")),
+  ));
+  assert(
+    /upstream\[0\]: "1033" is not owner\/repo#number/.test(
+      errorOf(text().replace("flannel-io/flannel#1033", "1033")),
+    ),
+  );
+  const mixed = {
+    ...topo,
+    nodes: topo.nodes.map((n) => n.name === "n1" ? { ...n, agent: "upstream" as const } : n),
+  };
+  assert(/per-agent fails-with needs every node to run the same agent/.test(
+    (() => {
+      try {
+        parseScenario("s.yml", text(), mixed);
+        return "";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })(),
+  ));
 });

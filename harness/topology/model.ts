@@ -16,7 +16,7 @@ export type AgentKind = "ours" | "upstream";
 export const LABELS = {
   role: "flannel-lab.role",
   agent: "flannel-lab.agent",
-  /** The agent's `--iface` (default: the node's first link interface). */
+  /** The agent's `--iface` (default: the node's first link interface; `auto`: no `--iface`). */
   iface: "flannel-lab.iface",
   /** Extra agent flags, split shell-like. */
   agentFlags: "flannel-lab.agent-flags",
@@ -70,6 +70,11 @@ export interface NodeSpec {
   readonly interfaces: readonly string[];
   /** For `node`: the underlay interface the agent uses. */
   readonly agentIface?: string;
+  /**
+   * `flannel-lab.iface: auto`: the agent is started without `--iface` and picks the default route's interface
+   * itself ({@linkcode agentIface} is the one it will pick).
+   */
+  readonly ifaceAuto?: true;
   readonly agentFlags: readonly string[];
   /** For `etcd`: the address it listens on. */
   readonly etcdAddress?: string;

@@ -17,6 +17,7 @@ import {
   ROLES,
   type Topology,
 } from "./model.ts";
+import { netContains, parseCidrWithIp, parseIp } from "../../agent/ip.ts";
 import { validateSchema } from "./schema.ts";
 import { shellSplit } from "./shell_words.ts";
 import { formatPath, parseSource, type SourceDoc } from "./source.ts";
@@ -82,6 +83,39 @@ export function expandEnv(text: string, env: Readonly<Record<string, string>>): 
       return dflt !== undefined ? dflt : whole;
     },
   );
+}
+
+/**
+ * The interface of the default route the exec lines add (`ip route add default via GW [dev IF]`): the named
+ * one, else the one whose address covers the gateway.
+ */
+function defaultRouteIface(
+  exec: readonly (readonly string[])[],
+  addresses: Readonly<Record<string, readonly string[]>>,
+): string | undefined {
+  for (const w of exec) {
+    if (w[0] !== "ip" || !["route", "r", "ro"].includes(w[1] ?? "") || w[2] !== "add" || w[3] !== "default") {
+      continue;
+    }
+    const dev = w.indexOf("dev");
+    if (dev > 0 && w[dev + 1]) return w[dev + 1];
+    const via = w.indexOf("via");
+    const gw = via > 0 ? w[via + 1] : undefined;
+    if (!gw) continue;
+    for (const [iface, cidrs] of Object.entries(addresses)) {
+      if (cidrs.some((c) => sameSubnet(c, gw))) return iface;
+    }
+  }
+  return undefined;
+}
+
+/** Whether an address is inside the subnet of `cidr` (an interface address with its length). */
+function sameSubnet(cidr: string, addr: string): boolean {
+  try {
+    return netContains(parseCidrWithIp(cidr).net, parseIp(addr));
+  } catch {
+    return false;
+  }
 }
 
 function str(v: unknown): string {
@@ -417,9 +451,22 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
     const ifaces = interfaces.get(name) ?? [];
     let agentIface: string | undefined;
     let agentFlags: string[] = [];
+    let ifaceAuto = false;
     if (role === "node") {
       agentIface = labels[LABELS.iface] ?? ifaces[0];
-      if (!agentIface) fail(nodePath, `node "${name}" runs an agent but has no links`);
+      if (agentIface === "auto") {
+        // No --iface: the agent picks the interface of the default route, as it does on a host nobody
+        // configured (the multi-NIC trap). The harness reads that interface from the exec lines.
+        ifaceAuto = true;
+        agentIface = defaultRouteIface(exec, addresses);
+        if (!agentIface) {
+          fail(
+            labelPath(LABELS.iface),
+            `"auto" leaves the choice to the agent, which takes the default route's interface: add an exec ` +
+              `line "ip route add default via GATEWAY dev ethN"`,
+          );
+        }
+      } else if (!agentIface) fail(nodePath, `node "${name}" runs an agent but has no links`);
       else if (!ifaces.includes(agentIface)) {
         fail(
           labelPath(LABELS.iface),
@@ -477,6 +524,7 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
       startupDelaySec: delay ? Number(delay.value) : 0,
       interfaces: ifaces,
       ...(agentIface ? { agentIface } : {}),
+      ...(ifaceAuto ? { ifaceAuto: true as const } : {}),
       agentFlags,
       ...(etcdAddress ? { etcdAddress } : {}),
       ...(internet !== undefined ? { internet } : {}),

@@ -131,16 +131,49 @@ Deno.test("schema errors point at the link's real mistake", () => {
 });
 
 Deno.test("every shipped topology validates against containerlab's schema and resolves", async () => {
-  const dir = new URL("../../topologies/", import.meta.url);
   let count = 0;
-  for await (const e of Deno.readDir(dir)) {
-    if (!e.name.endsWith(".clab.yml")) continue;
-    const text = await Deno.readTextFile(new URL(e.name, dir));
-    assertEquals(validateSchema(parseSource(e.name, text)), [], e.name);
-    resolveTopology(`/t/${e.name}`, text);
-    count++;
+  for (const sub of ["", "repro/"]) {
+    const dir = new URL(`../../topologies/${sub}`, import.meta.url);
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.name.endsWith(".clab.yml")) continue;
+      const text = await Deno.readTextFile(new URL(e.name, dir));
+      assertEquals(validateSchema(parseSource(e.name, text)), [], e.name);
+      resolveTopology(`/t/${e.name}`, text);
+      count++;
+    }
   }
-  assert(count >= 6);
+  assert(count >= 18);
+});
+
+Deno.test("flannel-lab.iface: auto leaves the choice to the agent: the default route's interface", () => {
+  const two = (execN1: string) =>
+    GOOD.replace("    n1: {group: g}", `    n1: {labels: {flannel-lab.iface: auto}, exec: [${execN1}]}`)
+      .replace(
+        `    - endpoints: ["n1:eth1", "etcd:eth1"]`,
+        `    - endpoints: ["n1:eth1", "etcd:eth1"]\n    - endpoints: ["n1:eth2", "etcd:eth2"]`,
+      );
+  const viaDev = resolveTopology(
+    "/x/t.clab.yml",
+    two(
+      "ip addr add 10.0.0.1/24 dev eth1, ip addr add 10.0.2.15/24 dev eth2, ip route add default via 10.0.2.2 dev eth2",
+    ),
+  );
+  const n1 = viaDev.nodes.find((n) => n.name === "n1")!;
+  assertEquals([n1.agentIface, n1.ifaceAuto], ["eth2", true]);
+  const viaGw = resolveTopology(
+    "/x/t.clab.yml",
+    two(
+      "ip addr add 10.0.0.1/24 dev eth1, ip addr add 10.0.2.15/24 dev eth2, ip route add default via 10.0.2.2",
+    ),
+  );
+  assertEquals(
+    viaGw.nodes.find((n) => n.name === "n1")!.agentIface,
+    "eth2",
+    "the interface whose subnet has the gateway",
+  );
+  assert(/"auto" leaves the choice to the agent.*ip route add default via GATEWAY dev ethN/.test(
+    problemsOf(two("ip addr add 10.0.0.1/24 dev eth1")),
+  ));
 });
 
 Deno.test("shellSplit and expandEnv behave like containerlab's", () => {

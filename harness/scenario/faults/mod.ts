@@ -29,6 +29,9 @@ import { leaseTake } from "./lease_take.ts";
 import { link } from "./link.ts";
 import { linkMtu } from "./link_mtu.ts";
 import { netem } from "./netem.ts";
+import { exec } from "./exec.ts";
+import { linkRecreate } from "./link_recreate.ts";
+import { network } from "./network.ts";
 
 export type { FaultKind, FaultOf, Mark, Window } from "./_kind.ts";
 
@@ -36,6 +39,7 @@ export type { FaultKind, FaultOf, Mark, Window } from "./_kind.ts";
 export const FAULTS: { readonly [K in Fault["kind"]]: FaultKind<K> } = {
   link,
   "link-mtu": linkMtu,
+  "link-recreate": linkRecreate,
   netem,
   agent,
   etcd,
@@ -43,6 +47,8 @@ export const FAULTS: { readonly [K in Fault["kind"]]: FaultKind<K> } = {
   "lease-take": leaseTake,
   delete: deleteEntry,
   firewall,
+  exec,
+  network,
 };
 
 /** A fault kind whose functions take any fault; each is only ever given faults of its own kind. */

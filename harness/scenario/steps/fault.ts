@@ -119,7 +119,7 @@ function run(lab: LabView, action: ActionOf<"fault">, step: Step, tries: Tries):
       // A restarted agent: the window lasts until the new process holds its lease, so the probe covers its
       // start-up reconcile and the lease checks below read what the new process wrote.
       if (agentComesBack(f)) {
-        const readyAt = await restartedAgentReady(lab, f.node, injectedAt, before, injectedAt + timeoutMs);
+        const readyAt = await lab.restartedAgentReady(f.node, injectedAt, before, injectedAt + timeoutMs);
         rec.metrics["agentReadyMs"] = readyAt - injectedAt;
         rec.mark(`${f.node}'s new agent holds its lease`);
         rec.messages.push(`the new agent held its lease ${readyAt - injectedAt} ms after the ${f.action}`);
@@ -149,37 +149,6 @@ function run(lab: LabView, action: ActionOf<"fault">, step: Step, tries: Tries):
     }
     return rec.outcome();
   });
-}
-
-/**
- * Waits for an agent started again after `since` to have done its own start-up: written subnet.env after
- * `since` and rewritten its lease in etcd (a new mod revision), both of which every agent does once it holds
- * its lease. Until then subnet.env and the lease are what the stopped process left behind, and checks that
- * read them would pass at once. Returns when.
- */
-async function restartedAgentReady(
-  lab: LabView,
-  node: string,
-  since: number,
-  before: NodeLease | undefined,
-  deadline: number,
-): Promise<number> {
-  for (;;) {
-    const st = await Deno.stat(`${lab.cluster.nodeDir(node)}/subnet.env`).catch(() => undefined);
-    const wrote = (st?.mtime?.getTime() ?? 0) >= since;
-    const now = wrote ? await lab.leaseOf(node) : undefined;
-    const leased = now?.revision !== undefined &&
-      (before?.revision === undefined || now.revision > before.revision);
-    if (wrote && leased) return Date.now();
-    if (Date.now() > deadline) {
-      throw new Failed(
-        `${node}'s restarted agent did not ${
-          wrote ? "rewrite its lease in etcd" : "write subnet.env"
-        } within the step's timeout: it is not up (see ${node}/agent.log)`,
-      );
-    }
-    await sleep(100);
-  }
 }
 
 /** `restored-within`: the node's kernel state matches its leases again, in time. */

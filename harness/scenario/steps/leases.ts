@@ -11,12 +11,15 @@ import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
 import type { ActionOf, StepKind, Tries } from "./_kind.ts";
 
-/** `leases: {}`, expecting a `count`, `distinct` subnets and addresses, and leases of the `same-form`. */
+/**
+ * `leases: {}`, expecting a `count`, `distinct` subnets and addresses, `foreign` leases held by hosts outside
+ * the lab (a stand-in given a node's subnet), and leases of the `same-form`.
+ */
 export const leases: StepKind<"leases"> = {
   // The value says nothing (`{}` by convention): what is checked is in `expect:`.
   parse: () => ({ kind: "leases" }),
   describe: () => "leases in etcd",
-  expect: expectKeys("count", "distinct", "same-form"),
+  expect: expectKeys("count", "distinct", "foreign", "same-form"),
   run,
 };
 
@@ -42,7 +45,12 @@ function run(
       throw new Failed(`two leases share a PublicIP: ${ips.join(", ")}`);
     }
     const { agents, strangers } = await lab.leaseProblems(all);
-    const problems = [...agents, ...strangers];
+    // A scenario that hands a subnet to a stand-in host (lease-take) says how many such leases it expects.
+    const foreign = e.foreign ?? 0;
+    const problems = [...agents, ...(strangers.length === foreign ? [] : strangers)];
+    if (strangers.length !== foreign && !strangers.length) {
+      problems.push(`expected ${foreign} leases held by hosts outside the lab, found none`);
+    }
     if (problems.length) throw new Failed(problems.join("; "));
     const details: string[] = [];
     let form = "";
