@@ -65,6 +65,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "write a scale lab (topology + scenario): N nodes over K subnets behind a router",
     load: async () => (await import("./harness/generate.ts")).main,
   },
+  repro: {
+    summary: "a library of flannel failures users hit, run with our agent and upstream: list, show, run, new",
+    load: async () => (await import("./harness/repro/cli.ts")).main,
+  },
   tools: {
     summary: "install and check the upstream test tools (containerlab, flanneld, dockerd, node image)",
     load: async () => (await import("./harness/tools/main.ts")).main,
