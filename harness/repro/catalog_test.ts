@@ -49,3 +49,13 @@ Deno.test("unknown case names and scenarios without a repro block are refused wi
     (e: unknown) => e instanceof UserError && /no repro: block/.test(e.message),
   );
 });
+
+Deno.test("the README's table of reproductions gives every case's verdicts as the case does", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  for (const c of shippedCases()) {
+    const row = readme.split("\n").find((l) => l.startsWith(`| \`${c.name}\``));
+    assert.ok(row, `README has a row for ${c.name}`);
+    const cells = row.split("|").map((x) => x.trim());
+    assert.deepEqual(cells.slice(2, 5), [c.repro.id, c.repro.verdict.ours, c.repro.verdict.upstream], row);
+  }
+});

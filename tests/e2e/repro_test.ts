@@ -4,8 +4,8 @@
  * as written for that agent, and the rest pass. A change in either side's behaviour fails its case here. Both
  * labs are removed afterwards, and the HTML comparison names every case.
  *
- * The templates of `repro new` deploy and run too: everything passes but the one step marked as the bug, which
- * reports that it was expected to fail (the user has not added their bug yet).
+ * The templates of `repro new` deploy and run too: everything passes but, at most, the one step marked as the
+ * bug, which reports that it was expected to fail (the user has not added their bug yet).
  */
 import { ok as assert } from "node:assert/strict";
 import { run } from "../../harness/process.ts";
@@ -33,7 +33,8 @@ for (const c of shippedCases()) {
       try {
         const r = await cli(["repro", "run", c.name, "--lab-dir", base]);
         const out = r.stdout + r.stderr;
-        const row = out.split("\n").find((l) => l.startsWith(`${c.name} `)) ?? "";
+        // The comparison table's row (the explanation printed before the run starts with the name too).
+        const row = out.split("\n").findLast((l) => l.startsWith(`${c.name} `) && /[✓✗]/.test(l)) ?? "";
         assert(r.code === 0, out.slice(-6000));
         assert(
           row.includes(`${c.repro.verdict.ours} ✓`) && row.includes(`${c.repro.verdict.upstream} ✓`),
@@ -57,7 +58,8 @@ for (const c of shippedCases()) {
 }
 
 Deno.test({
-  name: "e2e: every repro new template deploys and runs; only the step marked as the bug reports it passed",
+  name:
+    "e2e: every repro new template deploys and runs; at most the step marked as the bug reports it passed",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -80,11 +82,15 @@ Deno.test({
         ]);
         const out = r.stdout + r.stderr;
         const failed = out.split("\n").filter((l) => l.startsWith("[FAIL]"));
+        // The shapes whose bug is the shape itself (the pinch, the NAT) reproduce it as they stand; the others
+        // report, in their one marked step, that the bug the user is to add is not there yet.
         assert(
-          r.code === 1 && failed.length === 1,
-          `${t.kind}: exactly one step fails:\n${out.slice(-4000)}`,
+          failed.length <= 1 && r.code === failed.length,
+          `${t.kind}: at most one step fails:\n${out.slice(-4000)}`,
         );
-        assert(/expected to fail with .*, but passed/.test(failed[0]!), `${t.kind}: ${failed[0]}`);
+        if (failed.length) {
+          assert(/expected to fail with .*, but passed/.test(failed[0]!), `${t.kind}: ${failed[0]}`);
+        }
         const left = await leftovers(`${name}-ours`, `${base}/clab-${name}-ours`);
         assert(left.length === 0, `${name} left behind: ${left.join(", ")}`);
       }
