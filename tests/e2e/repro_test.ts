@@ -99,3 +99,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "e2e: reproductions run through real containerlab too, with the same verdicts",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const base = await Deno.makeTempDir({ prefix: "flannel-lab-repro-clab-" });
+    const cases = ["forward-reject", "parent-iface-recreated"];
+    try {
+      const r = await cli(["repro", "run", ...cases, "--runtime", "containerlab", "--lab-dir", base]);
+      const out = r.stdout + r.stderr;
+      assert(r.code === 0, out.slice(-6000));
+      for (const c of shippedCases().filter((x) => cases.includes(x.name))) {
+        const row = out.split("\n").findLast((l) => l.startsWith(`${c.name} `) && /[✓✗]/.test(l)) ?? "";
+        assert(
+          row.includes(`${c.repro.verdict.ours} ✓`) && row.includes(`${c.repro.verdict.upstream} ✓`),
+          row,
+        );
+        for (const agent of ["ours", "upstream"]) {
+          const left = await leftovers(`${c.name}-${agent}`, `${base}/${c.name}/clab-${c.name}-${agent}`);
+          assert(left.length === 0, `${c.name}-${agent} left behind: ${left.join(", ")}`);
+        }
+      }
+    } finally {
+      await Deno.remove(base, { recursive: true }).catch(() => {});
+    }
+  },
+});
