@@ -65,6 +65,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "write a scale lab (topology + scenario): N nodes over K subnets behind a router",
     load: async () => (await import("./harness/generate.ts")).main,
   },
+  trace: {
+    summary:
+      "follow one probe pod to pod through a lab that is up: every hop, encapsulation, where it is lost",
+    load: async () => (await import("./harness/trace/cli.ts")).main,
+  },
   repro: {
     summary: "a library of flannel failures users hit, run with our agent and upstream: list, show, run, new",
     load: async () => (await import("./harness/repro/cli.ts")).main,

@@ -34,11 +34,13 @@ const COMMON = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-async function topology(file: string, name: string | undefined): Promise<Topology> {
+/** A topology file, under another lab name when `--name` gives one. */
+export async function topology(file: string, name: string | undefined): Promise<Topology> {
   return renameLab(await readTopology(file), name);
 }
 
-function labDirFor(topo: Topology, base: string | undefined): string {
+/** A lab's directory: `--lab-dir` (or $CLAB_LABDIR_BASE) as the base, else beside the topology. */
+export function labDirFor(topo: Topology, base: string | undefined): string {
   return labDir(topo, base ?? Deno.env.get("CLAB_LABDIR_BASE"));
 }
 
@@ -47,7 +49,7 @@ function labDirFor(topo: Topology, base: string | undefined): string {
  * containerlab when its rendered copy is there), else netns — so `down`, `inspect` and `exec` find a lab that
  * `up --runtime containerlab` started without being told again.
  */
-async function runtimeFor(given: string | undefined, dir: string): Promise<string> {
+export async function runtimeFor(given: string | undefined, dir: string): Promise<string> {
   if (given) return given;
   try {
     const state = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as { runtime?: string };

@@ -59,6 +59,35 @@ const KEYS = {
   "max-outage": (r, v, p) => set("maxOutageMs", r.duration(v, p)),
   "late-after": (r, v, p) => set("lateAfterMs", r.duration(v, p)),
   "gone-from-peers-within": (r, v, p) => set("goneFromPeersWithinMs", r.duration(v, p)),
+  reaches: (_r, v) => ({ reaches: v !== false }),
+  crosses: (r, v, p) => {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === "string" && /^[^:\s]+:\S+$/.test(x))) {
+      return r.fail(p, "must be a list of node:iface (or node/pN:iface), like [n1:flannel.1, n2:flannel.1]"),
+        {};
+    }
+    return { crosses: v as string[] };
+  },
+  path: (r, v, p) => {
+    if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+      return r.fail(p, "must be a list of nodes and pods, like [n1/p1, n1, r1, n2, n2/p1]"), {};
+    }
+    return { path: v as string[] };
+  },
+  encap: (r, v, p) => {
+    const m = /^(vxlan|udp|none)(?:\s+(\d+))?$/.exec(String(v));
+    if (!m) return r.fail(p, 'must be vxlan, udp or none, optionally with the UDP port ("vxlan 8472")'), {};
+    return { encap: { kind: m[1] as "vxlan" | "udp" | "none", ...(m[2] ? { port: Number(m[2]) } : {}) } };
+  },
+  "narrow-link": (r, v, p) => {
+    const x = r.obj(v, p, ["link", "mtu"]);
+    if (!x) return {};
+    return {
+      narrowLink: {
+        ...(x["link"] !== undefined ? { link: String(x["link"]) } : {}),
+        ...(x["mtu"] !== undefined ? { mtu: Number(x["mtu"]) } : {}),
+      },
+    };
+  },
   ratio: (r, v, p) => {
     const b = parseRatioBand(v);
     return b ? { ratio: b } : (r.fail(p, `must be a band like ">= 0.5", "0.5..1.2" or {min, max}`), {});

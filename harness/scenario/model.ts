@@ -44,6 +44,15 @@ export type Action =
     readonly since: "step" | "start";
   }
   | { readonly kind: "fault"; readonly fault: Fault }
+  /** One marked probe followed through every interface of the lab (`harness/trace/`). */
+  | {
+    readonly kind: "trace";
+    readonly from: string;
+    readonly to: string;
+    readonly proto: "icmp" | "udp" | "tcp";
+    readonly size?: number;
+    readonly dontFragment: boolean;
+  }
   | {
     readonly kind: "throughput";
     readonly from: string;
@@ -182,6 +191,16 @@ export interface Expect {
   readonly goneFromPeersWithinMs?: number;
   /** throughput / latency: pod-to-pod over node-to-node must fall in this band. */
   readonly ratio?: RatioBand;
+  /** trace: the probe reaches its pod (default true). */
+  readonly reaches?: boolean;
+  /** trace: these `node:iface` (or `node/pN:iface`) saw the request, in this order (others may come between). */
+  readonly crosses?: readonly string[];
+  /** trace: the request passes exactly these namespaces, in order. */
+  readonly path?: readonly string[];
+  /** trace: how the request crosses the underlay between the nodes (and on which UDP port). */
+  readonly encap?: { readonly kind: "vxlan" | "udp" | "none"; readonly port?: number };
+  /** trace: the probe is split on this link (`node:iface <-> node:iface`, a regular expression) of this MTU. */
+  readonly narrowLink?: { readonly link?: string; readonly mtu?: number };
 }
 
 /** One step. */

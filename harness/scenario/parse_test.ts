@@ -447,3 +447,53 @@ ${extra}`;
     })(),
   ));
 });
+
+Deno.test("trace steps parse with their path expectations, and their mistakes are named", () => {
+  const scenario = (step: string) =>
+    `network: {Network: 10.244.0.0/16}\npods: {per-node: 1}\nsteps:\n${step}`;
+  const sc = parseScenario(
+    "s.yml",
+    scenario(
+      "  - trace: { from: n1/p1, to: n2/p1, proto: udp, size: 100 }\n" +
+        "    expect: { crosses: [n1:eth1, r1:eth2], path: [n1/p1, n1, r1, n2, n2/p1], encap: vxlan 8472 }\n" +
+        "  - trace: { from: n1/p1, to: n2/p1 }\n" +
+        '    expect: { reaches: false, narrow-link: { link: "r1:eth2", mtu: 1400 } }\n',
+    ),
+    topo,
+  );
+  assertEquals(sc.steps[0]!.action, {
+    kind: "trace",
+    from: "n1/p1",
+    to: "n2/p1",
+    proto: "udp",
+    size: 100,
+    dontFragment: false,
+  });
+  assertEquals(sc.steps[0]!.expect, {
+    crosses: ["n1:eth1", "r1:eth2"],
+    path: ["n1/p1", "n1", "r1", "n2", "n2/p1"],
+    encap: { kind: "vxlan", port: 8472 },
+  });
+  assertEquals(sc.steps[1]!.expect, { reaches: false, narrowLink: { link: "r1:eth2", mtu: 1400 } });
+  assertEquals(sc.steps[1]!.name, "trace n1/p1 -> n2/p1 (icmp)");
+  const bad: [string, RegExp][] = [
+    ["  - trace: { from: n1/p1, to: n2/p1, proto: sctp }\n", /proto: must be icmp, udp or tcp/],
+    ["  - trace: { from: n1, to: n2/p1 }\n", /must be a pod "node\/pN"/],
+    [
+      "  - trace: { from: n1/p1, to: n2/p1 }\n    expect: { encap: gre }\n",
+      /encap: must be vxlan, udp or none/,
+    ],
+    [
+      "  - trace: { from: n1/p1, to: n2/p1 }\n    expect: { crosses: [eth1] }\n",
+      /crosses: must be a list of node:iface/,
+    ],
+    [
+      "  - trace: { from: n1/p1, to: n2/p1 }\n    expect: { ratio: 1 }\n",
+      /unknown key "ratio"; allowed here: reaches, crosses, path, encap, narrow-link/,
+    ],
+  ];
+  for (const [step, want] of bad) {
+    const msg = errorOf(scenario(step));
+    assert(want.test(msg), `${step.trim()}\n  gave: ${msg}`);
+  }
+});

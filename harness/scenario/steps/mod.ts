@@ -30,6 +30,7 @@ import { mtu } from "./mtu.ts";
 import { ping } from "./ping.ts";
 import { sleep } from "./sleep.ts";
 import { throughput } from "./throughput.ts";
+import { trace } from "./trace.ts";
 import { wait } from "./wait.ts";
 
 export type { ActionOf, ParseContext, StepKind, Tries } from "./_kind.ts";
@@ -49,6 +50,7 @@ export const STEPS: { readonly [K in Action["kind"]]: StepKind<K> } = {
   fault,
   throughput,
   latency,
+  trace,
 };
 
 /** A step kind whose functions take any action; each is only ever given actions of its own kind. */
