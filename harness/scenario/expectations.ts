@@ -60,6 +60,7 @@ const KEYS = {
   "late-after": (r, v, p) => set("lateAfterMs", r.duration(v, p)),
   "gone-from-peers-within": (r, v, p) => set("goneFromPeersWithinMs", r.duration(v, p)),
   reaches: (_r, v) => ({ reaches: v !== false }),
+  "lost-at": (_r, v) => ({ reaches: false, lostAt: String(v) }),
   crosses: (r, v, p) => {
     if (!Array.isArray(v) || !v.every((x) => typeof x === "string" && /^[^:\s]+:\S+$/.test(x))) {
       return r.fail(p, "must be a list of node:iface (or node/pN:iface), like [n1:flannel.1, n2:flannel.1]"),

@@ -3,13 +3,14 @@
  *
  * @module
  */
-import type { Outcome, TimelineEvent } from "./model.ts";
+import type { Figures, Outcome, TimelineEvent } from "./model.ts";
 
 /** What a failed check keeps besides its message: the same fields a passing one reports. */
 export interface FailedExtra {
   readonly timeline?: readonly TimelineEvent[];
   readonly metrics?: Readonly<Record<string, number>>;
   readonly artifacts?: readonly string[];
+  readonly figures?: Figures;
 }
 
 /**

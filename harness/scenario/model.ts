@@ -193,6 +193,8 @@ export interface Expect {
   readonly ratio?: RatioBand;
   /** trace: the probe reaches its pod (default true). */
   readonly reaches?: boolean;
+  /** trace: the namespace that saw the request last (where it was lost). */
+  readonly lostAt?: string;
   /** trace: these `node:iface` (or `node/pN:iface`) saw the request, in this order (others may come between). */
   readonly crosses?: readonly string[];
   /** trace: the request passes exactly these namespaces, in order. */
@@ -277,6 +279,24 @@ export interface TimelineEvent {
   readonly what: string;
 }
 
+/**
+ * Pictures a step can offer the HTML report, as data: the connectivity matrix, the background probe's answers
+ * over time, or an SVG the step drew itself (a trace's sequence diagram).
+ */
+export interface Figures {
+  readonly matrix?: {
+    readonly cols: readonly string[];
+    readonly rows: readonly {
+      readonly from: string;
+      /** null: not probed (the source itself, or node to node). */
+      readonly cells: readonly ({ readonly ok: boolean; readonly want: boolean } | null)[];
+    }[];
+  };
+  /** Probe samples: send time (epoch ms) and RTT, no RTT when lost. */
+  readonly probe?: readonly { readonly t: number; readonly rttMs?: number }[];
+  readonly svg?: string;
+}
+
 /** What a step kind reports when its check holds. */
 export interface Outcome {
   /** One line: what held. */
@@ -288,6 +308,7 @@ export interface Outcome {
   /** Numbers worth reporting (throughput, recovery time). */
   readonly metrics?: Readonly<Record<string, number>>;
   readonly timeline?: readonly TimelineEvent[];
+  readonly figures?: Figures;
 }
 
 /** The outcome of one step as the run records it. */
@@ -308,4 +329,5 @@ export interface StepResult {
   readonly timeline: readonly TimelineEvent[];
   /** Wall-clock start, epoch ms. */
   readonly startedAt: number;
+  readonly figures?: Figures;
 }

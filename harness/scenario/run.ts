@@ -93,6 +93,7 @@ export class ScenarioRunner {
         metrics: o.metrics ?? {},
         timeline: o.timeline ?? [],
         startedAt,
+        ...(o.figures ? { figures: o.figures } : {}),
       };
     } catch (error) {
       const f = error instanceof Failed ? error : undefined;
@@ -107,6 +108,7 @@ export class ScenarioRunner {
         metrics: f?.extra.metrics ?? {},
         timeline: f?.extra.timeline ?? [],
         startedAt,
+        ...(f?.extra.figures ? { figures: f.extra.figures } : {}),
       };
     }
   }
@@ -136,5 +138,6 @@ async function expectedOutcome(step: Step, run: () => Promise<Outcome>): Promise
   throw new Failed(
     `expected to fail with /${step.failsWith}/, but passed: ${outcome.message}`,
     outcome.details ?? [],
+    outcome.figures ? { figures: outcome.figures } : {},
   );
 }

@@ -131,12 +131,16 @@ function run(
     lines.push(`${"from\\to".padEnd(width)}  ${cols.map((t) => t.id.padEnd(cellWidth)).join(" ")}`);
     const reasons = new Set<string>();
     let probed = 0;
+    const rows: { from: string; cells: ({ ok: boolean; want: boolean } | null)[] }[] = [];
     for (const s of sources) {
       const cells: string[] = [];
+      const fig: ({ ok: boolean; want: boolean } | null)[] = [];
+      rows.push({ from: s, cells: fig });
       for (const t of cols) {
         const verdict = s === t.id ? undefined : derived(lab, s, t);
         if (!verdict) {
           cells.push("-".padEnd(cellWidth));
+          fig.push(null);
           continue;
         }
         probed++;
@@ -147,18 +151,21 @@ function run(
         const cell = `${ok ? "ok" : "x"}${ok === want ? "" : want ? "(want ok)" : "(want x)"}`;
         if (ok !== want) wrong.push(key);
         cells.push(cell.padEnd(cellWidth));
+        fig.push({ ok, want });
       }
       lines.push(`${s.padEnd(width)}  ${cells.join(" ")}`);
     }
     const out = outside(lab);
     lines.push(`outside: ${out.ip} on ${out.node.name}, ${out.what}`);
     for (const r of reasons) lines.push(`expected unreachable: ${r}`);
+    const figures = { matrix: { cols: cols.map((t) => t.id), rows } };
     if (wrong.length) {
       throw new Failed(
         `${wrong.length} of ${probed} cells differ from the expectation: ${wrong.join(", ")}`,
         lines,
+        { figures },
       );
     }
-    return { message: `all ${probed} cells as expected`, details: lines };
+    return { message: `all ${probed} cells as expected`, details: lines, figures };
   });
 }

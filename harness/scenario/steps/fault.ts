@@ -41,6 +41,8 @@ class FaultLog {
   readonly details: string[] = [];
   readonly artifacts: string[] = [];
   readonly messages: string[] = [];
+  /** The background probe's samples, for the report's picture of the fault. */
+  probe: { t: number; rttMs?: number }[] = [];
 
   mark = (what: string): void => {
     this.timeline.push({ t: Date.now(), what });
@@ -48,12 +50,28 @@ class FaultLog {
 
   fail(message: string, more: readonly string[] = []): Failed {
     const { timeline, metrics, artifacts } = this;
-    return new Failed(message, [...this.details, ...more], { timeline, metrics, artifacts });
+    return new Failed(message, [...this.details, ...more], {
+      timeline,
+      metrics,
+      artifacts,
+      figures: this.figures,
+    });
+  }
+
+  get figures(): { probe?: { t: number; rttMs?: number }[] } {
+    return this.probe.length ? { probe: this.probe } : {};
   }
 
   outcome(): Outcome {
-    const { details, metrics, timeline, artifacts } = this;
-    return { message: this.messages.filter(Boolean).join("; "), details, metrics, timeline, artifacts };
+    const { details, metrics, timeline, artifacts, figures } = this;
+    return {
+      message: this.messages.filter(Boolean).join("; "),
+      details,
+      metrics,
+      timeline,
+      artifacts,
+      figures,
+    };
   }
 }
 
@@ -284,6 +302,10 @@ async function judgeProbe(
   // A path that never broke "recovers" with its first probe after the fault: count from the fault's end.
   const recoveryMs = recovered === undefined ? undefined : Math.max(0, Math.round(recovered - endAt));
   const loss = probeWindow(samples, injectedAt, recovered ?? Date.now(), judgement);
+  rec.probe = samples.map((s) => ({
+    t: s.sentAt,
+    ...(s.rttMs !== undefined && s.error === undefined ? { rttMs: s.rttMs } : {}),
+  }));
   Object.assign(rec.metrics, {
     probeSent: loss.sent,
     probeLost: loss.lost,

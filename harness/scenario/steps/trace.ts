@@ -38,7 +38,7 @@ export const trace: StepKind<"trace"> = {
     };
   },
   describe: (a) => `trace ${a.from} -> ${a.to} (${a.proto}${a.size !== undefined ? ` ${a.size} B` : ""})`,
-  expect: expectKeys("reaches", "crosses", "path", "encap", "narrow-link"),
+  expect: expectKeys("reaches", "lost-at", "crosses", "path", "encap", "narrow-link"),
   run,
 };
 
@@ -129,11 +129,14 @@ function run(lab: LabView, a: ActionOf<"trace">, step: Step, tries: Tries): Prom
       ports: { vxlan: sc.backend === "vxlan" ? sc.port : 8472, udp: sc.backend === "udp" ? sc.port : 8285 },
     });
     const svg = `${dir}/trace.svg`;
-    await Deno.writeTextFile(svg, traceSvg(r));
+    const picture = traceSvg(r);
+    await Deno.writeTextFile(svg, picture);
     await Deno.writeTextFile(`${dir}/trace.json`, JSON.stringify(r, null, 2) + "\n");
     const details = traceText(r).split("\n");
     const bad = problems(r, step);
-    if (bad.length) throw new Failed(bad.join("; "), details, { artifacts: [svg] });
+    if (bad.length) {
+      throw new Failed(bad.join("; "), details, { artifacts: [svg], figures: { svg: picture } });
+    }
     const t = r.trace;
     const under = t.request.find((h) => onUnderlay(h));
     const how = under?.encap
@@ -148,7 +151,7 @@ function run(lab: LabView, a: ActionOf<"trace">, step: Step, tries: Tries): Prom
         how ? `, ${how}` : ""
       })${t.answered ? ", answered" : ""}`
       : `lost as expected: ${r.findings.join("; ")}`;
-    return { message, details, artifacts: [svg] };
+    return { message, details, artifacts: [svg], figures: { svg: picture } };
   };
   return (step.expect.reaches ?? true) ? tries.until(check) : tries.once(check);
 }
