@@ -217,6 +217,7 @@ function storedResults(
     runtime,
     labDir: r.labDir,
     runs,
+    map: r.map,
   };
 }
 

@@ -10,6 +10,7 @@ import { Cluster } from "./cluster.ts";
 import { openRuntime } from "./runtime/mod.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import type { StepResult } from "./scenario/model.ts";
+import type { LabMap } from "./report/pictures.ts";
 import type { Progress } from "./scenario/run.ts";
 import { ScenarioRunner } from "./scenario/run.ts";
 import { parseScenario } from "./scenario/parse.ts";
@@ -141,6 +142,34 @@ export interface RunLabResult {
   readonly results: StepResult[];
   readonly ok: boolean;
   readonly timings: Readonly<Record<string, number>>;
+  /** The lab as it ran, read before teardown. */
+  readonly map: LabMap;
+}
+
+/** The lab's nodes, addresses, pod subnets (from subnet.env) and links, for the report's picture. */
+export async function labMap(cluster: Cluster, scenario: Scenario): Promise<LabMap> {
+  const device = scenario.backend === "vxlan"
+    ? `flannel.${scenario.vni}`
+    : scenario.backend === "udp"
+    ? "flannel0"
+    : undefined;
+  const nodes = await Promise.all(cluster.topo.nodes.map(async (n) => {
+    const subnet = n.role === "node" ? (await cluster.subnetEnv(n.name))?.["FLANNEL_SUBNET"] : undefined;
+    return {
+      name: n.name,
+      role: n.role,
+      ...(n.agent ? { agent: n.agent } : {}),
+      addresses: n.addresses,
+      ...(subnet ? { podSubnet: subnet } : {}),
+      ...(n.role === "node" && device ? { device } : {}),
+    };
+  }));
+  const links = cluster.topo.links.map((l) => ({
+    a: `${l.a.node}:${l.a.iface}`,
+    b: `${l.b.node}:${l.b.iface}`,
+    mtu: l.mtu,
+  }));
+  return { backend: scenario.backend, nodes, links };
 }
 
 /**
@@ -203,7 +232,8 @@ export async function runLab(topologyPath: string, options: RunLabOptions): Prom
     const results = await new ScenarioRunner(cluster, scenario, only ? (s) => only.has(s.index) : undefined)
       .run(options.progress);
     timings["totalMs"] = Math.round(performance.now() - started);
-    return { topo, scenario, labDir, results, ok: passed(results), timings };
+    const map = await labMap(cluster, scenario);
+    return { topo, scenario, labDir, results, ok: passed(results), timings, map };
   } finally {
     await cleanup();
     Deno.removeSignalListener("SIGINT", onSignal);

@@ -7,6 +7,7 @@
  * @module
  */
 import { passedAfterRetries, stepRates, type StoredResults, type StoredStep } from "./results.ts";
+import { barsHtml, matrixHtml, PICTURE_CSS, probeSvg, topologySvg } from "./pictures.ts";
 
 function esc(s: string): string {
   return s.replace(
@@ -51,16 +52,32 @@ function timeline(s: StoredStep): string {
   return `<table class="timeline"><tr><th>at</th><th></th><th>event</th></tr>${rows.join("")}</table>`;
 }
 
+/** A step's pictures: the trace's diagram, the matrix grid, the probe's timeline, the bars. */
+function figures(s: StoredStep): string {
+  const f = s.figures ?? {};
+  const parts = [
+    f.svg ?? "",
+    f.matrix ? matrixHtml(f.matrix) : "",
+    f.probe ? probeSvg(f.probe, s.timeline) : "",
+    barsHtml(s.kind, s.metrics),
+  ].filter(Boolean);
+  return parts.map((p) => `<div class="figure">${p}</div>`).join("\n");
+}
+
 function step(s: StoredStep): string {
   const v = verdict(s);
   const metrics = Object.entries(s.metrics);
-  return `<details class="step ${v.cls}"${s.status === "fail" ? " open" : ""}>
+  // Open when it failed, or when it has a picture to show.
+  const open = s.status === "fail" || Object.keys(s.figures ?? {}).length > 0 ||
+    barsHtml(s.kind, s.metrics) !== "";
+  return `<details class="step ${v.cls}"${open ? " open" : ""}>
 <summary><span class="tag ${v.cls}">${esc(v.text)}</span> <b>${s.index}.</b> ${
     esc(s.name)
   } <span class="dim">(${(s.durationMs / 1000).toFixed(1)} s, ${s.attempts} attempt${
     s.attempts === 1 ? "" : "s"
   }${s.line !== undefined ? `, line ${s.line}` : ""})</span></summary>
 <p>${esc(s.message)}</p>
+${figures(s)}
 ${s.details.length ? `<pre>${s.details.map(detailLine).join("\n")}</pre>` : ""}
 ${
     metrics.length
@@ -128,6 +145,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding
 .tag{padding:0 6px;border-radius:3px}.missing{color:#b00020}.extra{color:#8a4b00}.different{color:#6a1b9a}
 details.step{border:1px solid #ddd;margin:.4em 0;padding:.3em .6em}summary{cursor:pointer}
 .bar{position:relative;width:240px;height:8px;background:#eee}.bar span{position:absolute;top:-2px;width:4px;height:12px;background:#1565c0}
+${PICTURE_CSS}
 </style></head><body>
 <h1>${esc(r.lab)} <span class="dim">${okRuns === r.runs.length ? "passed" : "failed"}${
     multi ? `: ${okRuns}/${r.runs.length} runs passed` : ""
@@ -136,6 +154,7 @@ details.step{border:1px solid #ddd;margin:.4em 0;padding:.3em .6em}summary{curso
 <p class="dim">topology ${esc(r.topology)} · scenario ${esc(r.scenario)} · runtime ${
     esc(r.runtime)
   } · lab directory ${esc(r.labDir)}</p>
+${r.map ? `<h2>Topology</h2>\n<div class="figure">${topologySvg(r.map)}</div>` : ""}
 <h2>Summary</h2>
 ${rateTable}
 ${runs.join("\n")}

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { StepResult, TimelineEvent } from "../scenario/model.ts";
+import type { Figures, StepResult, TimelineEvent } from "../scenario/model.ts";
+import type { LabMap } from "./pictures.ts";
 
 /** One step's result as stored. */
 export interface StoredStep {
@@ -22,6 +23,7 @@ export interface StoredStep {
   readonly metrics: Readonly<Record<string, number>>;
   readonly timeline: readonly TimelineEvent[];
   readonly startedAt: number;
+  readonly figures?: Figures;
 }
 
 /** One run of a scenario. */
@@ -42,6 +44,8 @@ export interface StoredResults {
   readonly runtime: string;
   readonly labDir: string;
   readonly runs: readonly StoredRun[];
+  /** The lab as it ran (nodes, addresses, pod subnets, links), for the report's topology picture. */
+  readonly map?: LabMap;
 }
 
 /**
@@ -66,6 +70,7 @@ export function storeSteps(results: readonly StepResult[], labDir: string): Stor
     metrics: r.metrics,
     timeline: r.timeline,
     startedAt: r.startedAt,
+    ...(r.figures ? { figures: r.figures } : {}),
   }));
 }
 

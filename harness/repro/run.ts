@@ -59,6 +59,7 @@ export async function runCase(c: ReproCase, options: RunCaseOptions): Promise<Ca
       description: r.scenario.description,
       runtime: options.runtime,
       labDir: r.labDir,
+      map: r.map,
       runs: [{
         run: 1,
         ok: r.ok,

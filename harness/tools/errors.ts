@@ -13,7 +13,7 @@ import { UserError } from "../../cli/errors.ts";
 export const INSTALL_COMMAND = "./flannel-lab tools install";
 
 /** The names of the test tools. */
-export type ToolName = "containerlab" | "flanneld" | "docker" | "node-image";
+export type ToolName = "containerlab" | "flanneld" | "docker" | "node-image" | "chromium";
 
 /** The command that installs one tool. */
 export function installCommand(tool: ToolName): string {

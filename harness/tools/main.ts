@@ -2,7 +2,7 @@
  * `flannel-lab tools`: install the test tools, show their state, start or stop the Docker daemon.
  *
  * ```
- * flannel-lab tools install [all|containerlab|flanneld|docker|node-image]...
+ * flannel-lab tools install [all|containerlab|flanneld|docker|node-image|chromium]...
  * flannel-lab tools status [--json]
  * flannel-lab tools dockerd start|stop
  * ```
@@ -17,14 +17,15 @@ import { ensureDockerd, stopDockerd } from "./docker.ts";
 import type { ToolName } from "./errors.ts";
 import { ensureFlanneld } from "./flanneld.ts";
 import { ensureNodeImage } from "./node_image.ts";
+import { ensureChromium } from "./chromium.ts";
 import { toolStatus } from "./status.ts";
 
 const USAGE = `Usage:
-  flannel-lab tools install [all|containerlab|flanneld|docker|node-image]... [--force]
+  flannel-lab tools install [all|containerlab|flanneld|docker|node-image|chromium]... [--force]
   flannel-lab tools status [--json]
   flannel-lab tools dockerd start|stop`;
 
-const ALL: readonly ToolName[] = ["containerlab", "flanneld", "docker", "node-image"];
+const ALL: readonly ToolName[] = ["containerlab", "flanneld", "docker", "node-image", "chromium"];
 
 function log(line: string): void {
   eprintln(`flannel-lab tools: ${line}`);
@@ -48,6 +49,17 @@ async function install(tool: ToolName, force: boolean): Promise<void> {
       const started = performance.now();
       await using d = await ensureDockerd({ log });
       println(`docker: dockerd ${d.version} answers (${seconds(performance.now() - started)})`);
+      return;
+    }
+    case "chromium": {
+      // The headless browser the HTML report is checked in.
+      const started = performance.now();
+      const c = await ensureChromium({ log });
+      println(
+        `chromium: ${c.version} (${c.installed ? "installed" : "current"}, ${
+          seconds(performance.now() - started)
+        })`,
+      );
       return;
     }
     case "node-image": {

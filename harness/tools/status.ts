@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { CHROMIUM, chromiumInstalled, chromiumVersion } from "./chromium.ts";
 import { containerlabSpec } from "./containerlab.ts";
 import { DOCKER, DOCKERD, dockerInstalled, dockerServerVersion } from "./docker.ts";
 import { installCommand, type ToolName } from "./errors.ts";
@@ -47,6 +48,7 @@ export async function toolStatus(options: { paths?: ToolPaths } = {}): Promise<T
     goToolStatus(flanneldSpec(), paths),
     dockerStatus(),
     nodeImageStatus(paths),
+    chromiumStatus(),
   ]);
 }
 
@@ -100,6 +102,14 @@ async function goToolStatus(spec: GoToolSpec, paths: ToolPaths): Promise<ToolSta
     );
   }
   return status(spec.tool, "present", `${spec.expectVersion}, current recipe`, { path, version });
+}
+
+async function chromiumStatus(): Promise<ToolStatus> {
+  if (!await chromiumInstalled()) return status("chromium", "missing", "Debian's chromium is not installed");
+  const version = await chromiumVersion();
+  return version
+    ? status("chromium", "present", version, { version, path: CHROMIUM })
+    : status("chromium", "broken", `${CHROMIUM} --version fails`, { path: CHROMIUM });
 }
 
 async function dockerStatus(): Promise<ToolStatus> {

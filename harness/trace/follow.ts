@@ -39,13 +39,24 @@ export interface Hop {
   /** The request, the answer, or an ICMP error about the request. */
   readonly kind: "request" | "reply" | "error";
   /** The probe's own packet (the inner one when encapsulated). */
-  readonly packet: { readonly src: string; readonly dst: string; readonly len: number };
+  readonly packet: {
+    readonly src: string;
+    readonly dst: string;
+    readonly len: number;
+    readonly ttl: number;
+    readonly df: boolean;
+  };
+  /** The outer header, when it is encapsulated here. */
   readonly encap?: {
     readonly kind: "vxlan" | "udp";
     readonly vni?: number;
     readonly src: string;
     readonly dst: string;
+    readonly sport: number;
     readonly dport: number;
+    readonly len: number;
+    readonly ttl: number;
+    readonly df: boolean;
   };
   /** Seen in this many pieces here (the outer packet when encapsulated), when it was fragmented. */
   readonly fragments?: number;
@@ -205,7 +216,7 @@ export function follow(
       where: s.c.where,
       iface: s.c.iface,
       kind,
-      packet: { src: s.p.src, dst: s.p.dst, len: s.p.len },
+      packet: { src: s.p.src, dst: s.p.dst, len: s.p.len, ttl: s.p.ttl, df: s.p.dontFragment },
       ...(enc
         ? {
           encap: {
@@ -213,7 +224,11 @@ export function follow(
             ...(enc.kind === "vxlan" ? { vni: enc.vni } : {}),
             src: s.outer.src,
             dst: s.outer.dst,
+            sport: s.outer.udp?.sport ?? 0,
             dport: s.outer.udp?.dport ?? 0,
+            len: s.outer.len,
+            ttl: s.outer.ttl,
+            df: s.outer.dontFragment,
           },
         }
         : {}),

@@ -180,7 +180,18 @@ Deno.test("follow: the hops of a VXLAN request and its reply, in time order, tie
     vni: 1,
     src: "192.168.61.1",
     dst: "192.168.62.2",
+    sport: 40000,
     dport: 8472,
+    len: 20 + 8 + 8 + 14 + REQ.length,
+    ttl: 64,
+    df: false,
+  });
+  assert.deepEqual(t.request[0]!.packet, {
+    src: "10.244.1.2",
+    dst: "10.244.2.2",
+    len: REQ.length,
+    ttl: 64,
+    df: false,
   });
   assert.ok(t.reached && t.answered);
   assert.equal(t.errors.length, 0, "another ping's packets are not the probe's");

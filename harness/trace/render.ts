@@ -9,18 +9,24 @@
 import type { Hop } from "./follow.ts";
 import type { TraceRun } from "./run.ts";
 
-function hopText(h: Hop, t0: number): string {
+function hopText(h: Hop, t0: number, prev: Hop | undefined): string {
   const at = `+${((h.tUs - t0) / 1000).toFixed(3)} ms`;
+  // The time since the hop before: what this step of the path cost.
+  const step = prev ? `${Math.round(h.tUs - prev.tUs)} µs` : "";
+  const p = h.packet;
   const what = h.error
     ? `${h.error.text} from ${h.error.from}${h.error.mtu ? ` (MTU ${h.error.mtu})` : ""}`
-    : `${h.packet.src} > ${h.packet.dst} ${h.packet.len} B`;
-  const enc = h.encap
-    ? `  ${
-      h.encap.kind === "vxlan" ? `VXLAN VNI ${h.encap.vni}` : "flannel udp"
-    } ${h.encap.src} > ${h.encap.dst}:${h.encap.dport}`
+    : `${p.src} > ${p.dst} len ${p.len} ttl ${p.ttl}${p.df ? " DF" : ""}`;
+  const e = h.encap;
+  const enc = e
+    ? `  [${
+      e.kind === "vxlan" ? `VXLAN VNI ${e.vni}` : "flannel udp"
+    } ${e.src}:${e.sport} > ${e.dst}:${e.dport} len ${e.len} ttl ${e.ttl}${e.df ? " DF" : ""}]`
     : "";
   const frag = (h.fragments ?? 0) > 1 ? `  in ${h.fragments} fragments` : "";
-  return `${at.padStart(12)}  ${h.where.padEnd(8)} ${h.iface.padEnd(16)} ${what}${enc}${frag}`;
+  return `${at.padStart(11)} ${step.padStart(8)}  ${h.where.padEnd(7)} ${
+    h.iface.padEnd(14)
+  } ${what}${enc}${frag}`;
 }
 
 /** The trace as text. */
@@ -32,9 +38,10 @@ export function traceText(r: TraceRun): string {
   const head = `trace ${p.from} (${p.src}) -> ${p.to} (${p.dst}), ${p.proto}: ${
     t.reached ? `reached ${p.to}` : `lost before ${p.to}`
   }${t.reached ? (t.answered ? ", answered" : ", no answer") : ""}`;
-  const lines = [head, "request:", ...t.request.map((h) => hopText(h, t0))];
-  if (t.errors.length) lines.push("errors:", ...t.errors.map((h) => hopText(h, t0)));
-  if (t.reply.length) lines.push("reply:", ...t.reply.map((h) => hopText(h, t0)));
+  const list = (hops: readonly Hop[]) => hops.map((h, i) => hopText(h, t0, hops[i - 1]));
+  const lines = [head, "request:", ...list(t.request)];
+  if (t.errors.length) lines.push("errors:", ...list(t.errors));
+  if (t.reply.length) lines.push("reply:", ...list(t.reply));
   if (r.findings.length) lines.push("findings:", ...r.findings.map((f) => `  ${f}`));
   return lines.join("\n");
 }

@@ -111,6 +111,8 @@ export async function traceProbe(c: Cluster, from: string, to: string, o: TraceO
   const mark = pattern();
   const port = 33000 + Math.floor(Math.random() * 20000);
   let sent: { code: number; stdout: string; stderr: string } | undefined;
+  let before = new Map<string, Map<string, number>>();
+  let after = new Map<string, Map<string, number>>();
   try {
     // tcpdump creates its file once it listens.
     const until = Date.now() + 5000;
@@ -120,6 +122,7 @@ export async function traceProbe(c: Cluster, from: string, to: string, o: TraceO
       }
     }
     await sleep(200);
+    before = await counters(all);
     const size = o.size ?? (o.proto === "icmp" ? 56 : 32);
     const srcT = all.find((t) => t.where === from)!;
     if (o.proto === "icmp") {
@@ -144,6 +147,7 @@ export async function traceProbe(c: Cluster, from: string, to: string, o: TraceO
       sent = await srcT.run(["timeout", "2", "bash", "-c", `exec 3<>/dev/tcp/${dst.ip}/${port}`]);
     }
     await sleep(500);
+    after = await counters(all);
   } finally {
     await Promise.all(dumps.map((d) => d.stop("SIGINT")));
   }
@@ -164,7 +168,7 @@ export async function traceProbe(c: Cluster, from: string, to: string, o: TraceO
     ...(o.proto === "icmp" ? { pattern: mark.bytes } : { port }),
   };
   const trace = follow(probe, captures, ports);
-  return await explain(c, trace, all, sent);
+  return await explain(c, trace, all, sent, drops(before, after));
 }
 
 /** The findings: where the request was split, where it stopped, and why, as the lab tells. */
@@ -173,8 +177,11 @@ async function explain(
   trace: Trace,
   all: readonly Target[],
   sent: { code: number; stdout: string; stderr: string } | undefined,
+  dropped: readonly string[],
 ): Promise<TraceRun> {
   const findings: string[] = [];
+  // Counted while the probe was in flight: other traffic may be counted too, so it is said as a likelihood.
+  for (const d of dropped) findings.push(`a firewall rule counted drops while the probe was out: ${d}`);
   let narrowLink: TraceRun["narrowLink"];
   const req = trace.request;
   const split = req.findIndex((h, i) => (h.fragments ?? 0) > 1 && (i === 0 || !(req[i - 1]!.fragments! > 1)));
@@ -238,6 +245,8 @@ async function explain(
         const why = await agentSays(c, lostAfter.where, trace.probe.dst);
         if (why) findings.push(`${lostAfter.where}'s agent says: ${why}`);
       } else {
+        const missing = t && route ? await missingEntry(t, route) : undefined;
+        if (missing) findings.push(`lost at ${lostAfter.where}: ${missing}`);
         findings.push(
           `lost after ${where}: ${lostAfter.where} ${
             route ? `would send it "${route}"` : "has a route"
@@ -249,6 +258,77 @@ async function explain(
     findings.push(`reached ${trace.probe.to}, but no answer came back to ${trace.probe.from}`);
   }
   return { trace, findings, ...(narrowLink ? { narrowLink } : {}), ...(lostAfter ? { lostAfter } : {}) };
+}
+
+/**
+ * Every node's firewall counters (`iptables-save -c`): per rule that drops or rejects, and per built-in chain
+ * policy, its packet count, so that a drop while the probe was out shows as a rule whose count moved.
+ */
+async function counters(all: readonly Target[]): Promise<Map<string, Map<string, number>>> {
+  const out = new Map<string, Map<string, number>>();
+  await Promise.all(
+    all.filter((t) => !t.where.includes("/")).map(async (t) => {
+      const r = await t.run(["iptables-save", "-c"]);
+      if (r.code !== 0) return;
+      const m = new Map<string, number>();
+      let table = "";
+      const seen = new Map<string, number>();
+      for (const line of r.stdout.split("\n")) {
+        if (line.startsWith("*")) table = line.slice(1);
+        const policy = /^:(\S+) (DROP) \[(\d+):\d+\]/.exec(line);
+        if (policy) m.set(`${table}: ${policy[1]} policy DROP`, Number(policy[3]));
+        const rule = /^\[(\d+):\d+\] (-A .* -j (?:DROP|REJECT)\b.*)$/.exec(line);
+        if (rule) {
+          const text = `${table}: ${rule[2]}`;
+          const n = (seen.get(text) ?? 0) + 1;
+          seen.set(text, n);
+          m.set(n > 1 ? `${text} (#${n})` : text, Number(rule[1]));
+        }
+      }
+      out.set(t.where, m);
+    }),
+  );
+  return out;
+}
+
+/** The drop rules whose counters moved between two readings, as `node: rule (+N)`. */
+export function drops(
+  before: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  after: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): string[] {
+  const out: string[] = [];
+  for (const [node, rules] of after) {
+    for (const [rule, n] of rules) {
+      const was = before.get(node)?.get(rule) ?? 0;
+      if (n > was) out.push(`${node}: ${rule} (+${n - was})`);
+    }
+  }
+  return out;
+}
+
+/**
+ * When the route leads through a gateway on a device (a VXLAN route via the peer's .0 on flannel.1), whether the
+ * neighbour entry for that gateway or the FDB entry for its MAC is missing: the kernel then cannot build or
+ * address the frame.
+ */
+async function missingEntry(t: Target, route: string): Promise<string | undefined> {
+  const m = /via (\S+) dev (\S+)/.exec(route);
+  if (!m) return undefined;
+  const [, gw, dev] = m;
+  if (!/^flannel/.test(dev!)) return undefined;
+  const neigh = await t.run(["ip", "-j", "neigh", "show", gw!, "dev", dev!]);
+  const n = neigh.code === 0
+    ? (JSON.parse(neigh.stdout || "[]") as { lladdr?: string; state?: string[] }[])[0]
+    : undefined;
+  if (!n?.lladdr || n.state?.some((s) => s === "FAILED" || s === "INCOMPLETE")) {
+    return `${dev} has no neighbour entry for ${gw}: the agent has not programmed the peer's VTEP MAC`;
+  }
+  const fdb = await t.run(["bridge", "-j", "fdb", "show", "dev", dev!]);
+  const entries = fdb.code === 0 ? JSON.parse(fdb.stdout || "[]") as { mac: string; dst?: string }[] : [];
+  if (!entries.some((e) => e.mac.toLowerCase() === n.lladdr!.toLowerCase() && e.dst)) {
+    return `${dev} has no FDB entry for ${n.lladdr} (the VTEP of ${gw}): the kernel does not know where to send it`;
+  }
+  return undefined;
 }
 
 /**
