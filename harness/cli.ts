@@ -104,12 +104,14 @@ function needRoot(): void {
 }
 
 const UP = `Usage: flannel-lab up|deploy [-t] TOPOLOGY.clab.yml [--scenario FILE] [--nodes-only] [--name LAB]
-                          [--runtime netns|containerlab] [--lab-dir BASE]
+                          [--runtime netns|containerlab] [--lab-dir BASE] [--agent ours|upstream]
 
 Deploys the lab's nodes and links, then starts etcd, the agents and the pods (network config, pods per node and
 late agents from <name>.scenario.yml) and returns, leaving them running: processes are detached, their logs and
 state (pids, pods) are in the lab directory. Then: inspect, exec NODE -- CMD, test … --rerun-failed, down.
---nodes-only deploys nodes and links only (idempotent: a lab that exists is completed, not recreated).`;
+--nodes-only deploys nodes and links only (idempotent: a lab that exists is completed, not recreated).
+--agent runs every node with one agent (ours, or upstream flanneld), whatever the labels say.
+Then flannel-lab trace TOPOLOGY n1/p1 n2/p1 follows a packet through it.`;
 
 /** `up` / `deploy`. */
 export async function upMain(args: string[]): Promise<number> {
@@ -117,9 +119,11 @@ export async function upMain(args: string[]): Promise<number> {
     ...COMMON,
     scenario: { type: "string", short: "s" },
     "nodes-only": { type: "boolean" },
+    agent: { type: "string" },
   });
   if (values.help) return (println(UP), 0);
   const file = topoArg(UP, values, positionals)!;
+  const agent = agentArg(values.agent, UP);
   const topo = await topology(file, values.name);
   needRoot();
   const dir = labDirFor(topo, values["lab-dir"]);
@@ -144,6 +148,7 @@ export async function upMain(args: string[]): Promise<number> {
     runtime,
     ...(values["lab-dir"] ? { labDirBase: values["lab-dir"] } : {}),
     ...(values.name ? { name: values.name } : {}),
+    ...(agent ? { agent } : {}),
     log: (l) => println(l),
   });
   println(await describeCluster(up.topo, dir, runtime));

@@ -61,6 +61,14 @@ const KEYS = {
   "gone-from-peers-within": (r, v, p) => set("goneFromPeersWithinMs", r.duration(v, p)),
   reaches: (_r, v) => ({ reaches: v !== false }),
   "lost-at": (_r, v) => ({ reaches: false, lostAt: String(v) }),
+  finds: (r, v, p) => {
+    try {
+      new RegExp(String(v));
+    } catch (error) {
+      return r.fail(p, `not a valid regular expression: ${(error as Error).message}`), {};
+    }
+    return { finds: String(v) };
+  },
   crosses: (r, v, p) => {
     if (!Array.isArray(v) || !v.every((x) => typeof x === "string" && /^[^:\s]+:\S+$/.test(x))) {
       return r.fail(p, "must be a list of node:iface (or node/pN:iface), like [n1:flannel.1, n2:flannel.1]"),

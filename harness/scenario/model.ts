@@ -195,6 +195,8 @@ export interface Expect {
   readonly reaches?: boolean;
   /** trace: the namespace that saw the request last (where it was lost). */
   readonly lostAt?: string;
+  /** trace: one of its findings (where it was lost or split, and why) matches this regular expression. */
+  readonly finds?: string;
   /** trace: these `node:iface` (or `node/pN:iface`) saw the request, in this order (others may come between). */
   readonly crosses?: readonly string[];
   /** trace: the request passes exactly these namespaces, in order. */

@@ -489,7 +489,7 @@ Deno.test("trace steps parse with their path expectations, and their mistakes ar
     ],
     [
       "  - trace: { from: n1/p1, to: n2/p1 }\n    expect: { ratio: 1 }\n",
-      /unknown key "ratio"; allowed here: reaches, lost-at, crosses, path, encap, narrow-link/,
+      /unknown key "ratio"; allowed here: reaches, lost-at, finds, crosses, path, encap, narrow-link/,
     ],
   ];
   for (const [step, want] of bad) {

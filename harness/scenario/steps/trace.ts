@@ -38,7 +38,7 @@ export const trace: StepKind<"trace"> = {
     };
   },
   describe: (a) => `trace ${a.from} -> ${a.to} (${a.proto}${a.size !== undefined ? ` ${a.size} B` : ""})`,
-  expect: expectKeys("reaches", "lost-at", "crosses", "path", "encap", "narrow-link"),
+  expect: expectKeys("reaches", "lost-at", "finds", "crosses", "path", "encap", "narrow-link"),
   run,
 };
 
@@ -66,6 +66,9 @@ function problems(r: TraceRun, step: Step): string[] {
   }
   if (!wantReach && t.reached) {
     out.push(`${t.probe.from} -> ${t.probe.to} reached ${t.probe.to}, expected it lost`);
+  }
+  if (e.finds !== undefined && !r.findings.some((f) => new RegExp(e.finds!).test(f))) {
+    out.push(`no finding matches /${e.finds}/ (findings: ${r.findings.join("; ") || "none"})`);
   }
   const seen = t.request.map((h) => `${h.where}:${h.iface}`);
   if (e.crosses) {
