@@ -7,7 +7,17 @@
 import { parseArgs } from "node:util";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { eprintln, println } from "../cli/output.ts";
-import { describePlan, downLab, loadLab, renameLab, runLab, type RunLabResult, upLab } from "./lab.ts";
+import {
+  describePlan,
+  downLab,
+  loadLab,
+  renameLab,
+  runLab,
+  type RunLabResult,
+  scenarioPathFor,
+  upLab,
+  withAgent,
+} from "./lab.ts";
 import { run } from "./process.ts";
 import { consoleProgress, type JunitRun, junitXml, summaryTable } from "./report/mod.ts";
 import { htmlReport } from "./report/html.ts";
@@ -245,6 +255,14 @@ export async function testMain(args: string[]): Promise<number> {
   const repeat = Number(values.repeat ?? 1);
   if (!Number.isInteger(repeat) || repeat < 1) {
     throw new UsageError(`--repeat wants a whole number ≥ 1, not "${values.repeat}"`, { hint: TEST });
+  }
+  if (
+    values["dry-run"] && !values.scenario && !(await Deno.stat(scenarioPathFor(file)).catch(() => undefined))
+  ) {
+    // A topology alone (containerlab's own examples): show what it resolves to; a run would need a scenario.
+    const topo = withAgent(await topology(file, values.name), agent);
+    println(describePlan(topo, undefined, labDirFor(topo, values["lab-dir"])));
+    return 0;
   }
   {
     // Refuse what this kernel cannot run before anything is deployed (and in a dry run).

@@ -71,8 +71,8 @@ export async function loadLab(
   return { topo, scenario: parseScenario(file, text, topo) };
 }
 
-/** The resolved plan as text (`--dry-run`). */
-export function describePlan(topo: Topology, scenario: Scenario, labDir: string): string {
+/** The resolved plan as text (`--dry-run`); without a scenario, the topology part of it. */
+export function describePlan(topo: Topology, scenario: Scenario | undefined, labDir: string): string {
   const lines = [
     `lab ${topo.name} (${topo.file}), lab directory ${labDir}`,
     `nodes:`,
@@ -89,17 +89,29 @@ export function describePlan(topo: Topology, scenario: Scenario, labDir: string)
     ),
     `links:`,
     ...topo.links.map((l) => `  ${l.label} mtu ${l.mtu}`),
-    `network config: ${scenario.network}`,
-    `pods: ${scenario.podsPerNode} per node${
-      scenario.deferAgents.length ? `; agents started later: ${scenario.deferAgents.join(", ")}` : ""
-    }`,
-    `steps:`,
-    ...scenario.steps.map((s) =>
+    ...(scenario ? [] : [
+      `no scenario: flannel-lab test needs ${
+        scenarioPathFor(topo.file).split("/").pop()
+      } beside it, or --scenario`,
+    ]),
+    ...(scenario
+      ? [
+        `network config: ${scenario.network}`,
+        `pods: ${scenario.podsPerNode} per node${
+          scenario.deferAgents.length ? `; agents started later: ${scenario.deferAgents.join(", ")}` : ""
+        }`,
+        `steps:`,
+      ]
+      : []),
+    ...(scenario?.steps ?? []).map((s) =>
       `  ${String(s.index).padStart(2)}. ${s.name} (timeout ${s.timeoutMs / 1000} s${
         s.critical ? ", critical" : ""
       })`
     ),
     ...topo.notes.map((n) => `note: ${n}`),
+    ...topo.netnsLimits.map((p) =>
+      `note: the netns runtime cannot run this (containerlab can): line ${p.line}: ${p.field}: ${p.message}`
+    ),
   ];
   return lines.join("\n");
 }

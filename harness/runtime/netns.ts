@@ -13,6 +13,7 @@ import { type Process, run, type RunOptions, type RunResult, spawn, type SpawnOp
 import { deleteNetns, listNetns } from "../netns.ts";
 import { type Link, longName, type NodeSpec, type Topology } from "../topology/model.ts";
 import { ownerMarker, parseMarker } from "./ownership.ts";
+import { refuseNetnsLimits } from "../topology/resolve.ts";
 import type { DeployResult, DestroyResult, Impairment, LabSelector, NodeStatus, Runtime } from "./runtime.ts";
 
 /** The nft table holding a loss rule for one interface (names may only hold letters, digits and _). */
@@ -103,6 +104,7 @@ export class NetnsRuntime implements Runtime {
   }
 
   async deploy(topo: Topology, options: { labDir: string }): Promise<DeployResult> {
+    refuseNetnsLimits(topo);
     const started = performance.now();
     await Deno.mkdir(options.labDir, { recursive: true });
     const existingNs = new Set(await listNetns());

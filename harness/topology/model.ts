@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Problem } from "./errors.ts";
 
 /** What a node is for in the lab (label `flannel-lab.role`). */
 export type Role = "etcd" | "node" | "router" | "switch" | "client";
@@ -95,6 +96,8 @@ export interface Topology {
   readonly links: readonly Link[];
   /** Things the runtime does differently from containerlab that a user should know (printed on deploy). */
   readonly notes: readonly string[];
+  /** What the netns runtime cannot honour (it refuses to deploy); containerlab runs it. */
+  readonly netnsLimits: readonly Problem[];
 }
 
 /**

@@ -166,14 +166,30 @@ export function resolveTopology(file: string, text: string, options: ResolveOpti
   return topo;
 }
 
+/**
+ * Refuses a topology the netns runtime cannot honour (a node's binds, published ports, a management network):
+ * containerlab runs such a file, so resolving it succeeds and only a netns deploy refuses it, naming each key.
+ *
+ * @throws {InputError} listing what the netns runtime cannot honour
+ */
+export function refuseNetnsLimits(topo: Topology): void {
+  if (topo.netnsLimits.length) {
+    throw new InputError("topology for the netns runtime (use --runtime containerlab)", topo.netnsLimits);
+  }
+}
+
 function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
   const root = doc.value as Obj;
   const fail = (path: (string | number)[], message: string, key = false) =>
     problems.push(doc.problem(path, message, { key }));
+  // What only the netns runtime refuses: containerlab honours it.
+  const netnsLimits: Problem[] = [];
+  const limit = (path: (string | number)[], message: string) =>
+    netnsLimits.push(doc.problem(path, message, { key: true }));
   const notes = new Set<string>();
   for (const key of ["mgmt", "settings"]) {
     if (key in root) {
-      fail([key], `"${key}" is not supported by the netns runtime (it has no management network)`, true);
+      limit([key], `"${key}" is not supported by the netns runtime (it has no management network)`);
     }
   }
   const topology = root["topology"] as Obj;
@@ -187,7 +203,7 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
     for (const key of Object.keys(layer.value)) {
       if (HANDLED_NODE_KEYS.has(key)) continue;
       const why = REFUSED_NODE_KEYS[key] ?? "not supported by the netns runtime";
-      fail([...layer.path, key], `"${key}" cannot be honoured: ${why}`, true);
+      limit([...layer.path, key], `"${key}" cannot be honoured: ${why}`);
     }
   };
   checkKeys({ path: ["topology", "defaults"], value: defaults });
@@ -558,5 +574,6 @@ function resolveValid(doc: SourceDoc, problems: Problem[]): Topology {
     nodes,
     links,
     notes: [...notes],
+    netnsLimits,
   };
 }
