@@ -7,7 +7,7 @@
 import type { NodeSpec, Topology } from "../topology/model.ts";
 import type { Scenario } from "./model.ts";
 
-/** Encapsulation overhead per backend (SCENARIOS.md: vxlan 50, udp 28, host-gw 0). */
+/** Encapsulation overhead per backend (vxlan 50: outer IPv4, UDP, VXLAN and inner Ethernet; udp 28: outer IPv4 and UDP; host-gw 0). */
 export const OVERHEAD: Readonly<Record<string, number>> = { vxlan: 50, udp: 28, "host-gw": 0 };
 
 function ipToInt(ip: string): number {

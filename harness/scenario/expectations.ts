@@ -60,7 +60,10 @@ const KEYS = {
   "late-after": (r, v, p) => set("lateAfterMs", r.duration(v, p)),
   "gone-from-peers-within": (r, v, p) => set("goneFromPeersWithinMs", r.duration(v, p)),
   reaches: (_r, v) => ({ reaches: v !== false }),
-  "lost-at": (_r, v) => ({ reaches: false, lostAt: String(v) }),
+  "lost-at": (r, v, p) => {
+    const at = r.node(String(v).split("/")[0], p) ? String(v) : undefined;
+    return at === undefined ? {} : { reaches: false, lostAt: at };
+  },
   finds: (r, v, p) => {
     try {
       new RegExp(String(v));

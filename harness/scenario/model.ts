@@ -87,7 +87,7 @@ export type Fault =
      * or a VLAN/bond rebuild does: every device stacked on it (the VXLAN device) goes with it.
      */
     | { readonly kind: "link-recreate"; readonly node: string; readonly iface: string }
-    /** A shell command run on a node or pod; `undo` is run at the end of a window. */
+    /** A shell command run on a node; `undo` is run at the end of a window. */
     | { readonly kind: "exec"; readonly on: string; readonly command: string; readonly undo?: string }
     /**
      * Another network config written to etcd (the scenario's, with these top-level keys replaced), and every
@@ -100,7 +100,7 @@ export type Fault =
       readonly iface: string;
       readonly delayMs?: number;
       readonly jitterMs?: number;
-      /** Percent, 0–100. Emulated with an iptables `statistic` DROP rule (see faults.ts). */
+      /** Percent, 0–100. Emulated with an nftables `numgen random` drop rule on the interface (runtime/netns.ts). */
       readonly lossPct?: number;
       /** kbit/s, with tbf. */
       readonly rateKbit?: number;

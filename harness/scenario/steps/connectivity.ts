@@ -3,7 +3,7 @@
  * pod, every agent node's own address and one address outside the cluster: the one a node labels
  * `flannel-lab.internet` (typically a router's loopback), else the etcd host; neither is a flannel node nor
  * routes the pod network, as the internet does not, so reaching it needs ip-masq. Each cell's verdict is derived
- * from the backend and the topology (`expect.ts`) unless the scenario overrides it (`"n1/p1 -> outside": false`).
+ * from the backend and the topology (`expect.ts`) unless the scenario overrides it (`"n1/p1 -> outside": fail`).
  * Node-to-node and node-to-outside cells are the underlay's business and are not probed.
  *
  * @module

@@ -18,8 +18,9 @@ export const throughput: StepKind<"throughput"> = {
     const from = t ? r.endpoint(t["from"], [...path, "from"], podsPerNode, false) : undefined;
     const to = t ? r.endpoint(t["to"], [...path, "to"], podsPerNode, false) : undefined;
     const repeats = t?.["repeats"] === undefined ? 3 : r.int(t["repeats"], [...path, "repeats"], 1);
-    return from && to && repeats !== undefined
-      ? { kind: "throughput", from, to, seconds: Number(t?.["seconds"] ?? 2), repeats }
+    const seconds = t?.["seconds"] === undefined ? 2 : r.int(t["seconds"], [...path, "seconds"], 1);
+    return from && to && repeats !== undefined && seconds !== undefined
+      ? { kind: "throughput", from, to, seconds, repeats }
       : undefined;
   },
   describe: (a) => `throughput ${a.from} -> ${a.to} (ratio to node-to-node)`,

@@ -52,7 +52,8 @@ function namespaces(hops: readonly Hop[]): string[] {
   return hops.map((h) => h.where).filter((w, i, a) => i === 0 || a[i - 1] !== w);
 }
 
-function problems(r: TraceRun, step: Step): string[] {
+/** What does not hold of a trace against a step's expectations (empty when all do). */
+export function traceProblems(r: TraceRun, step: Pick<Step, "expect">): string[] {
   const e = step.expect;
   const t = r.trace;
   const out: string[] = [];
@@ -66,6 +67,13 @@ function problems(r: TraceRun, step: Step): string[] {
   }
   if (!wantReach && t.reached) {
     out.push(`${t.probe.from} -> ${t.probe.to} reached ${t.probe.to}, expected it lost`);
+  }
+  if (e.lostAt !== undefined && !t.reached && r.lostAfter?.where !== e.lostAt) {
+    out.push(
+      `the request was lost after ${
+        r.lostAfter ? `${r.lostAfter.where}:${r.lostAfter.iface}` : "leaving its pod"
+      }, expected at ${e.lostAt}`,
+    );
   }
   if (e.finds !== undefined && !r.findings.some((f) => new RegExp(e.finds!).test(f))) {
     out.push(`no finding matches /${e.finds}/ (findings: ${r.findings.join("; ") || "none"})`);
@@ -136,7 +144,7 @@ function run(lab: LabView, a: ActionOf<"trace">, step: Step, tries: Tries): Prom
     await Deno.writeTextFile(svg, picture);
     await Deno.writeTextFile(`${dir}/trace.json`, JSON.stringify(r, null, 2) + "\n");
     const details = traceText(r).split("\n");
-    const bad = problems(r, step);
+    const bad = traceProblems(r, step);
     if (bad.length) {
       throw new Failed(bad.join("; "), details, { artifacts: [svg], figures: { svg: picture } });
     }
