@@ -18,7 +18,7 @@ import {
 const NETS = { network: "10.5.0.0/16", subnet: "10.5.3.0/24" };
 const NETS6 = { network: "fc00::/48", subnet: "fc00:0:0:3::/64" };
 
-/** flannel-spec.md §9, in iptables-save form, as upstream v0.28.9 writes it. */
+/** Upstream v0.28.9's rules, in iptables-save form, as it writes them. */
 const MASQ_V4 = [
   '-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG',
   '-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN',

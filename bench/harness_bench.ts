@@ -6,8 +6,8 @@
  * `deno run -A --unstable-net bench/harness_bench.ts [names…]`; writes bench/results/harness.{json,md}.
  *
  * The baseline measured in the same run is the bare cost of the lab's namespaces and veth links made with one
- * `ip` command each (what any netns harness must pay); containerlab's 2-node deploy (about 4 s on this machine,
- * `shared/reference/containerlab.md` §4) is quoted for scale, not re-measured.
+ * `ip` command each (what any netns harness must pay); containerlab's 2-node deploy (about 4 s, measured
+ * once on this machine) is quoted for scale, not re-measured.
  *
  * @module
  */
@@ -171,7 +171,7 @@ async function measure(names: readonly string[]): Promise<BenchReport> {
       `median of ${REPEATS} bring-ups per topology; one pod per node; Deno ${Deno.version.deno}; 2 cores shared with other work`,
       "bring-up = deploy + etcd (start → `endpoint health` answers) + agents (start → every subnet.env written; Deno start-up included) + pods (CNI ADD per pod) + first ping",
       "bare ip netns+veth = the lab's namespaces and veth pairs made with one `ip` call each: the floor a netns deploy pays before sysctls and exec lines",
-      "for scale: containerlab deploys a 2-node linux lab in about 4 s on this machine (reference/containerlab.md §4; not re-measured here)",
+      "for scale: containerlab deploys a 2-node linux lab in about 4 s on this machine (measured once on this machine; not re-measured here)",
     ],
     data,
   };

@@ -16,7 +16,7 @@ import { agentBenchmark } from "./agent_start_bench.ts";
 import { controlBenchmark } from "./control_bench.ts";
 import { steadyBenchmark } from "./steady_bench.ts";
 import { scaleBenchmark } from "./scale_bench.ts";
-import { type Benchmark, formatReport } from "./report.ts";
+import { type Benchmark, formatReport, SMOKE } from "./report.ts";
 import { writeSummary } from "./summary.ts";
 
 export type { Benchmark, BenchReport, Headline } from "./report.ts";
@@ -50,7 +50,12 @@ async function main(args: string[]): Promise<void> {
     );
   }
   // The smoke run writes elsewhere, so that it never replaces the committed figures.
-  const out = Deno.env.get("BENCH_RESULTS_DIR");
+  // A smoke run without a folder of its own gets a temporary one: its figures are not the committed ones.
+  const out = Deno.env.get("BENCH_RESULTS_DIR") ??
+    (SMOKE ? await Deno.makeTempDir({ prefix: "flannel-lab-bench-smoke-" }) : undefined);
+  if (SMOKE && !Deno.env.get("BENCH_RESULTS_DIR")) {
+    await Deno.stderr.write(new TextEncoder().encode(`smoke run: results go to ${out}\n`));
+  }
   const dir = out ? new URL(`file://${out.replace(/\/?$/, "/")}`) : new URL("./results/", import.meta.url);
   await Deno.mkdir(dir, { recursive: true });
   for (const b of chosen) {

@@ -1,7 +1,7 @@
 /**
  * The udp backend: a TUN device and a userspace forwarder, upstream's escape hatch where VXLAN is blocked.
  *
- * Kernel state on the node (upstream `pkg/backend/udp`, flannel-spec §8), created when our lease is known:
+ * Kernel state on the node (upstream `pkg/backend/udp`), created when our lease is known:
  * 1. TUN `flannel%d` (→ `flannel0`), `IFF_TUN | IFF_NO_PI`, not persistent: it vanishes when the agent exits,
  *    taking its address and route with it — there is nothing to clean up after a crash;
  * 2. address `<lease subnet address>/32` (e.g. `10.5.3.0/32`), MTU = interface MTU − 28 (outer IPv4 + UDP

@@ -1,7 +1,7 @@
 /// <reference lib="deno.worker" />
 /**
  * The udp proxy's data-path thread (a Deno Worker started by `udp_proxy.ts`): upstream's C proxy loop
- * (flannel-spec §8) in TypeScript, on a thread of its own so that blocking is free.
+ * () in TypeScript, on a thread of its own so that blocking is free.
  *
  *     loop: poll([TUN, socket, control eventfd], -1)      ← synchronous FFI: the thread sleeps in the kernel
  *           repeat engine.pump() while it moves packets   ← synchronous read/write/recvmmsg/sendmmsg

@@ -30,7 +30,7 @@
  * reconcile scope (its device, its routes and NDP/ARP entries, its Network), so neither touches the other's.
  *
  * MTU of flannel-v6.N: (Backend.MTU or the interface's MTU) − 70, because the outer header is IPv6 (40 bytes)
- * + UDP (8) + VXLAN (8) + inner Ethernet (14). Upstream asks for − 50 for both devices (flannel-spec §13.6);
+ * + UDP (8) + VXLAN (8) + inner Ethernet (14). Upstream asks for − 50 for both devices ();
  * the kernel clamps an IPv6 vxlan device to its lower device's MTU − 70, so on the same underlay upstream's
  * flannel-v6.1 also ends up 1430 [measured in interop_dualstack_test, kernel 6.18] and the devices agree. Where
  * they can differ: a `Backend.MTU` below the interface's (upstream then gets MTU − 50 on flannel-v6.N, and

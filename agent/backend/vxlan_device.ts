@@ -72,7 +72,7 @@ export function randomVtepMac(): string {
 
 /**
  * The RTM_NEWLINK spec that creates `flannel.<VNI>` with exactly the attributes upstream's vishvananda/netlink
- * call sends (flannel-spec §6), so the device reads the same in `ip -d link` on both kinds of node. That
+ * call sends (), so the device reads the same in `ip -d link` on both kinds of node. That
  * includes `IFLA_TXQLEN` = 0: upstream builds its `netlink.Vxlan` with a zero `LinkAttrs` (not
  * `NewLinkAttrs()`, whose TxQLen is −1 = not sent), so the attribute goes out as 0 and its device has no
  * queue length, where the kernel's default for an Ethernet-like device would be 1000. (The device is

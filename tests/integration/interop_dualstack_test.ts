@@ -1,7 +1,7 @@
 /**
  * Interop with upstream flanneld v0.28.9 in dual-stack vxlan: our agent on n1, upstream's on n2, one etcd.
  * Leases have the same form (BackendV6Data, PublicIPv6); flannel-v6.1 has the same attributes on both (the
- * MTU too: upstream asks for underlay − 50, flannel-spec §13.6, and the kernel clamps it to underlay − 70,
+ * MTU too: upstream asks for underlay − 50, and the kernel clamps it to underlay − 70,
  * which is what we ask for); FLANNEL_MTU differs (ours 1430, upstream's 1450); each holds
  * upstream's IPv6 entries for the other; pods talk in both families.
  */

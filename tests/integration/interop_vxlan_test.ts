@@ -261,7 +261,7 @@ Deno.test("interop vxlan: our restart leaves upstream's view alone; a node leavi
 
   // 2. Upstream reboots: its flannel.1 is gone, so it makes one with a new MAC and rewrites its lease (found by
   //    PublicIP) with it. Ours moves its ARP and FDB entries to the new VTEP and keeps no stale FDB entry for
-  //    the old MAC (upstream itself would keep one, flannel-spec §6; a stale entry here would break the
+  //    the old MAC (upstream itself would keep one; a stale entry here would break the
   //    mirror, since upstream holds exactly one FDB entry for us).
   const oldMac = (await up.node.ns.ipJson<{ address: string }[]>(["link", "show", "flannel.1"]))[0]!.address;
   await up.agent.stop("SIGTERM");
