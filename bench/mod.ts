@@ -16,6 +16,7 @@ import { agentBenchmark } from "./agent_start_bench.ts";
 import { controlBenchmark } from "./control_bench.ts";
 import { steadyBenchmark } from "./steady_bench.ts";
 import { scaleBenchmark } from "./scale_bench.ts";
+import { dataplaneBenchmark } from "./dataplane_bench.ts";
 import { type Benchmark, formatReport, SMOKE } from "./report.ts";
 import { writeSummary } from "./summary.ts";
 
@@ -33,6 +34,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   controlBenchmark,
   steadyBenchmark,
   scaleBenchmark,
+  dataplaneBenchmark,
 ];
 
 const README = new URL("../README.md", import.meta.url);
