@@ -8,6 +8,7 @@
 import { UserError } from "../cli/errors.ts";
 import { Cluster } from "./cluster.ts";
 import { openRuntime } from "./runtime/mod.ts";
+import { refuseUnsupportedSteps } from "./runtime/kernel_features.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import type { StepResult } from "./scenario/model.ts";
 import type { LabMap } from "./report/pictures.ts";
@@ -195,6 +196,8 @@ export function passed(results: readonly StepResult[]): boolean {
 /** Runs a topology's scenario end to end. Everything created is removed before it returns (or on a signal). */
 export async function runLab(topologyPath: string, options: RunLabOptions): Promise<RunLabResult> {
   const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name, options.agent);
+  // A step this kernel cannot run (netem delay) is refused before anything is deployed, whoever runs the lab.
+  await refuseUnsupportedSteps(scenario);
   const runtime: Runtime = openRuntime(options.runtime);
   const labDir = labDirOf(topo, options.labDirBase ?? Deno.env.get("CLAB_LABDIR_BASE"));
   const log = options.log ?? (() => {});
@@ -275,6 +278,7 @@ export async function upLab(
   options: Omit<RunLabOptions, "progress" | "keep" | "only"> & { readonly readyTimeoutMs?: number },
 ): Promise<UpResult> {
   const { topo, scenario } = await loadLab(topologyPath, options.scenarioPath, options.name, options.agent);
+  await refuseUnsupportedSteps(scenario);
   const runtime: Runtime = openRuntime(options.runtime);
   const labDir = labDirOf(topo, options.labDirBase ?? Deno.env.get("CLAB_LABDIR_BASE"));
   const log = options.log ?? (() => {});

@@ -116,6 +116,10 @@ interface Shape {
   readonly pingFails?: string;
   /** The step that shows the bug: the shape's own check, marked `fails-with`. */
   readonly bug: string;
+  /** Lines after `pods:` (late agents), for a shape whose bug depends on the order nodes start in. */
+  readonly preamble?: string;
+  /** The steps between the first wait and the bug, replacing the working-cluster checks. */
+  readonly cluster?: string;
 }
 
 const FAILS_ANY = `    fails-with: "."`;
@@ -297,15 +301,20 @@ const TWO_NICS: Shape = {
     link("sw:eth2", "n1:eth2"),
     link("sw:eth3", "n2:eth2"),
   ],
-  connectivity:
-    `  # Both agents publish 10.0.2.15 and share one lease: pod traffic between the nodes fails too.
-  - connectivity: all-pods
-${FAILS_ANY}`,
-  pingFails: FAILS_ANY,
+  // n2 starts once n1 holds its lease, as machines booted one after the other do; started together, which node
+  // takes whose lease is a race.
+  preamble: "defer-agents: [n2]",
+  cluster: `  - name: n2's agent starts once n1 holds its lease
+    fault: { agent: n2, action: start }
+  - wait: agents-ready
+    timeout: 60s
+    critical: true
+  # Sharing one lease, the two nodes give their pods the same addresses, so pod-to-pod checks would prove
+  # nothing here: the leases show the bug.`,
   bug: `  - name: each node holds a lease of its own
     leases: {}
     expect: { count: 2, distinct: true }
-${FAILS_ANY}`,
+    fails-with: "expected 2 leases, found 1"`,
 };
 
 const SHAPES: Readonly<Record<TemplateKind, Shape>> = {
@@ -332,6 +341,19 @@ function topology(name: string, kind: TemplateKind, s: Shape): string {
   ].join("\n") + "\n";
 }
 
+/** The checks of a working cluster: the matrix, one pod-to-pod ping, both nodes' kernel state. */
+function workingCluster(s: Shape): string {
+  return `${s.connectivity ?? "  - connectivity: all-pods"}
+  - name: a pod on n1 reaches a pod on n2
+    ping: { from: n1/p1, to: n2/p1, count: 3 }
+${s.pingFails ? `${s.pingFails}\n` : ""}  - name: n1 holds the routes, ARP and FDB entries the leases call for
+    kernel: { node: n1 }
+    expect: desired
+  - name: and n2 too
+    kernel: { node: n2 }
+    expect: desired`;
+}
+
 function scenario(name: string, s: Shape): string {
   return `# The scenario of ${name}.clab.yml: run it with \`flannel-lab test ${name}.clab.yml\`, once with
 # --agent ours and once with --agent upstream. Replace every TODO in the repro: block with your report's
@@ -352,19 +374,11 @@ repro:
   verdict: { ours: reproduced, upstream: reproduced }
 network: { Network: 10.244.0.0/16, Backend: { Type: vxlan } }
 pods: { per-node: 1 }
-steps:
+${s.preamble ? `${s.preamble}\n` : ""}steps:
   - wait: agents-ready
     timeout: 60s
     critical: true
-${s.connectivity ?? "  - connectivity: all-pods"}
-  - name: a pod on n1 reaches a pod on n2
-    ping: { from: n1/p1, to: n2/p1, count: 3 }
-${s.pingFails ? `${s.pingFails}\n` : ""}  - name: n1 holds the routes, ARP and FDB entries the leases call for
-    kernel: { node: n1 }
-    expect: desired
-  - name: and n2 too
-    kernel: { node: n2 }
-    expect: desired
+${s.cluster ?? workingCluster(s)}
   # The step that shows the bug. fails-with marks a step expected to fail: it passes when it fails with a
   # message that matches the regular expression ("." matches any). Narrow it to your failure's message, move
   # it to the step where your bug shows, and write fails-with: { upstream: "…" } when only upstream fails.

@@ -40,9 +40,12 @@ Deno.test("every template resolves and its scenario parses as a reproduction bot
     assert.equal(scenario.backend, "vxlan");
     assert.equal(scenario.podsPerNode, 1);
     const kinds = scenario.steps.map((s) => s.action.kind);
-    for (const k of ["wait", "connectivity", "ping", "kernel"]) {
-      assert.ok(kinds.includes(k as never), `${kind} ${k}`);
-    }
+    // two-nics starts n2 after n1 and checks the leases only: nodes sharing one lease share pod addresses.
+    const want = kind === "two-nics"
+      ? ["wait", "fault", "leases"]
+      : ["wait", "connectivity", "ping", "kernel"];
+    for (const k of want) assert.ok(kinds.includes(k as never), `${kind} ${k}`);
+    if (kind === "two-nics") assert.deepEqual(scenario.deferAgents, ["n2"]);
     assert.ok(scenario.steps[0]!.critical && scenario.steps[0]!.timeoutMs === 60_000, `${kind} waits 60 s`);
     // Both verdicts say reproduced, so some step must be expected to fail for every agent.
     assert.ok(scenario.steps.some((s) => s.failsWith !== undefined), `${kind} has a step that fails`);

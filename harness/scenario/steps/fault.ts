@@ -119,6 +119,13 @@ function run(lab: LabView, action: ActionOf<"fault">, step: Step, tries: Tries):
     const wantsProbe = e.recoversWithinMs !== undefined || e.probeLoss !== undefined ||
       e.maxOutageMs !== undefined;
     const pair = wantsProbe ? probePair(lab, f) : undefined;
+    if (!pair && (e.probeLoss !== undefined || e.maxOutageMs !== undefined)) {
+      // Without a pair there is no probe to judge: an expectation that cannot be measured must not pass.
+      throw rec.fail(
+        "probe-loss and max-outage need two pods on different nodes that reach each other, and this lab has " +
+          "none (pods on one node only, or every cross-node pair expected unreachable)",
+      );
+    }
     const node = subjectNode(f);
     const before = node ? await lab.leaseOf(node) : undefined;
     const probe = pair ? await startProbe(lab, step, pair) : undefined;
