@@ -8,13 +8,7 @@
  */
 import { passedAfterRetries, stepRates, type StoredResults, type StoredStep } from "./results.ts";
 import { barsHtml, matrixHtml, PICTURE_CSS, probeSvg, topologySvg } from "./pictures.ts";
-
-function esc(s: string): string {
-  return s.replace(
-    /[<>&"']/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
-}
+import { escapeHtml as esc } from "./escape.ts";
 
 function verdict(s: StoredStep): { text: string; cls: string } {
   if (s.status === "pass") {

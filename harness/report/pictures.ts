@@ -7,6 +7,7 @@
  * @module
  */
 import type { Figures, TimelineEvent } from "../scenario/model.ts";
+import { escapeHtml as esc } from "./escape.ts";
 
 /** What the report knows of the lab it ran on, collected before teardown. */
 export interface LabMap {
@@ -22,13 +23,6 @@ export interface LabMap {
   }[];
   /** `node:iface` at each end, and the MTU. */
   readonly links: readonly { readonly a: string; readonly b: string; readonly mtu: number }[];
-}
-
-function esc(s: string): string {
-  return s.replace(
-    /[<>&"']/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
 }
 
 /**

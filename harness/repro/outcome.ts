@@ -10,6 +10,7 @@
  */
 import type { ReproAgent, ReproVerdict } from "../scenario/model.ts";
 import type { ReproCase } from "./catalog.ts";
+import { escapeHtml as esc } from "../report/escape.ts";
 
 /** One agent's run of one case. */
 export type AgentOutcome =
@@ -109,13 +110,6 @@ export function explain(c: ReproCase): string {
     wrap("ours", `${r.verdict.ours}${r.why.ours ? `: ${r.why.ours}` : ""}`),
     wrap("upstream", `${r.verdict.upstream}${r.why.upstream ? `: ${r.why.upstream}` : ""}`),
   ].join("\n");
-}
-
-function esc(s: string): string {
-  return s.replace(
-    /[<>&"']/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
 }
 
 function issueLink(ref: string): string {

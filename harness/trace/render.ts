@@ -8,6 +8,7 @@
  */
 import type { Hop } from "./follow.ts";
 import type { TraceRun } from "./run.ts";
+import { escapeHtml as esc } from "../report/escape.ts";
 
 function hopText(h: Hop, t0: number, prev: Hop | undefined): string {
   const at = `+${((h.tUs - t0) / 1000).toFixed(3)} ms`;
@@ -44,13 +45,6 @@ export function traceText(r: TraceRun): string {
   if (t.reply.length) lines.push("reply:", ...list(t.reply));
   if (r.findings.length) lines.push("findings:", ...r.findings.map((f) => `  ${f}`));
   return lines.join("\n");
-}
-
-function esc(s: string): string {
-  return s.replace(
-    /[<>&"']/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
 }
 
 /** The trace as a self-contained SVG sequence diagram. */
