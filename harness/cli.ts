@@ -15,6 +15,7 @@ import {
   runLab,
   type RunLabResult,
   scenarioPathFor,
+  storedResults,
   upLab,
   withAgent,
 } from "./lab.ts";
@@ -25,7 +26,6 @@ import {
   readResults,
   rerunSelection,
   stepRates,
-  type StoredResults,
   type StoredRun,
   storeSteps,
   writeResults,
@@ -218,23 +218,6 @@ topology), prints a summary, and removes everything. Results go to <lab dir>/res
   --keep           leave the lab running afterwards (then: inspect, exec, down)
   --agent A        every node runs this agent (ours, or upstream flanneld), whatever the labels say
 Exit code 0 only when every step held in every run.`;
-
-function storedResults(
-  r: RunLabResult,
-  runs: StoredRun[],
-  runtime: string,
-): StoredResults {
-  return {
-    lab: r.topo.name,
-    topology: r.topo.file,
-    scenario: r.scenario.file,
-    description: r.scenario.description,
-    runtime,
-    labDir: r.labDir,
-    runs,
-    map: r.map,
-  };
-}
 
 /** `test`. */
 export async function testMain(args: string[]): Promise<number> {

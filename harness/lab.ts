@@ -12,6 +12,7 @@ import { refuseUnsupportedSteps } from "./runtime/kernel_features.ts";
 import type { Runtime } from "./runtime/runtime.ts";
 import type { StepResult } from "./scenario/model.ts";
 import type { LabMap } from "./report/pictures.ts";
+import type { StoredResults, StoredRun } from "./report/results.ts";
 import type { Progress } from "./scenario/run.ts";
 import { ScenarioRunner } from "./scenario/run.ts";
 import { parseScenario } from "./scenario/parse.ts";
@@ -254,6 +255,20 @@ export async function runLab(topologyPath: string, options: RunLabOptions): Prom
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
+}
+
+/** A run's results as `results.json` stores them and the HTML report shows them. */
+export function storedResults(r: RunLabResult, runs: StoredRun[], runtime: string): StoredResults {
+  return {
+    lab: r.topo.name,
+    topology: r.topo.file,
+    scenario: r.scenario.file,
+    description: r.scenario.description,
+    runtime,
+    labDir: r.labDir,
+    runs,
+    map: r.map,
+  };
 }
 
 /** What `up` started. */

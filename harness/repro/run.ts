@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { runLab } from "../lab.ts";
+import { runLab, storedResults } from "../lab.ts";
 import { htmlReport, storeSteps, writeResults } from "../report/mod.ts";
 import type { Progress } from "../scenario/run.ts";
 import type { ReproAgent } from "../scenario/model.ts";
@@ -52,22 +52,13 @@ export async function runCase(c: ReproCase, options: RunCaseOptions): Promise<Ca
       progress: options.progress,
       log: (l) => options.log(`      ${l}`),
     });
-    const stored = {
-      lab: r.topo.name,
-      topology: r.topo.file,
-      scenario: r.scenario.file,
-      description: r.scenario.description,
-      runtime: options.runtime,
-      labDir: r.labDir,
-      map: r.map,
-      runs: [{
-        run: 1,
-        ok: r.ok,
-        startedAt: started,
-        timings: r.timings,
-        steps: storeSteps(r.results, r.labDir),
-      }],
-    };
+    const stored = storedResults(r, [{
+      run: 1,
+      ok: r.ok,
+      startedAt: started,
+      timings: r.timings,
+      steps: storeSteps(r.results, r.labDir),
+    }], options.runtime);
     await writeResults(stored);
     await Deno.writeTextFile(`${r.labDir}/report.html`, htmlReport(stored));
     agents.push({
