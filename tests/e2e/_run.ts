@@ -7,12 +7,23 @@
  * @module
  */
 import { ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run, type RunResult } from "../../harness/process.ts";
 import { ownedNamespaces } from "../../harness/runtime/mod.ts";
 import { DOCKER } from "../../harness/tools/mod.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const TOPOLOGIES = new URL("../../topologies/", import.meta.url).pathname;
+
+/**
+ * Runs `flannel-lab ARGS…` as a user would (a real process, `deno run` of mod.ts); never throws on a non-zero
+ * exit, so a test can assert on the code and the output.
+ */
+export function flannelLab(args: readonly string[], timeoutMs = 300_000): Promise<RunResult> {
+  return run([Deno.execPath(), "run", "-A", "--unstable-net", "--no-check", MOD, ...args], {
+    check: false,
+    timeoutMs,
+  });
+}
 
 /** The runtimes a shipped topology runs under. */
 export type RuntimeName = "netns" | "containerlab";

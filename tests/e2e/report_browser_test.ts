@@ -6,11 +6,9 @@
  * self-contained (no script, nothing fetched).
  */
 import { ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
 import { ensureChromium, headless } from "../../harness/tools/chromium.ts";
-import { leftovers } from "./_run.ts";
+import { flannelLab, leftovers } from "./_run.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const TOPOLOGY = new URL("../../topologies/vxlan-split-subnet.clab.yml", import.meta.url).pathname;
 
 const SCENARIO = `description: every picture the report draws
@@ -40,13 +38,7 @@ Deno.test({
     const lab = `report-browser-${Deno.pid}`;
     try {
       await Deno.writeTextFile(`${base}/s.scenario.yml`, SCENARIO);
-      const r = await run([
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--unstable-net",
-        "--no-check",
-        MOD,
+      const r = await flannelLab([
         "test",
         TOPOLOGY,
         "--scenario",
@@ -55,7 +47,7 @@ Deno.test({
         base,
         "--name",
         lab,
-      ], { check: false, timeoutMs: 300_000 });
+      ]);
       assert(r.code === 0, (r.stdout + r.stderr).slice(-4000));
       const html = `${base}/clab-${lab}/report.html`;
       const text = await Deno.readTextFile(html);

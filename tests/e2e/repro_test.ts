@@ -8,19 +8,11 @@
  * bug, which reports that it was expected to fail (the user has not added their bug yet).
  */
 import { ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
 import { shippedCases } from "../../harness/repro/catalog.ts";
 import { TEMPLATES } from "../../harness/repro/templates.ts";
-import { leftovers } from "./_run.ts";
+import { flannelLab, leftovers } from "./_run.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
-
-function cli(args: string[]) {
-  return run([Deno.execPath(), "run", "-A", "--unstable-net", "--no-check", MOD, ...args], {
-    check: false,
-    timeoutMs: 900_000,
-  });
-}
+const cli = (args: string[]) => flannelLab(args, 900_000);
 
 for (const c of shippedCases()) {
   Deno.test({

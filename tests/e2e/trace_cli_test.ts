@@ -5,18 +5,11 @@
  * kernel's reason, exit 1. Nothing is left behind.
  */
 import { ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
-import { leftovers } from "./_run.ts";
+import { flannelLab, leftovers } from "./_run.ts";
 
-const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const TOPOLOGIES = new URL("../../topologies/", import.meta.url).pathname;
 
-function cli(args: string[]) {
-  return run([Deno.execPath(), "run", "-A", "--unstable-net", "--no-check", MOD, ...args], {
-    check: false,
-    timeoutMs: 300_000,
-  });
-}
+const cli = (args: string[]) => flannelLab(args);
 
 /** The request's hops as `where:iface`, from trace's output. */
 function requestHops(out: string): string[] {
