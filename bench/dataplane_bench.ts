@@ -21,7 +21,8 @@ import type { Netns } from "../harness/netns.ts";
 import type { Process } from "../harness/process.ts";
 import { FLANNELD_VERSION } from "../harness/tools/mod.ts";
 import { type InteropLab, type InteropNode, startInteropLab, waitPing } from "../tests/helpers/upstream.ts";
-import { median } from "./stats.ts";
+import { median, pct } from "./stats.ts";
+import { pingRtts } from "./measure.ts";
 
 const REPEATS = scaled(3, 1, "DATAPLANE_BENCH_REPEATS");
 const SECONDS = scaled(4, 1, "DATAPLANE_BENCH_SECONDS");
@@ -47,11 +48,6 @@ interface Sample {
   readonly p99Us: number;
 }
 
-function percentile(v: readonly number[], p: number): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-}
-
 async function iperf(client: Netns, server: string, streams: number): Promise<number> {
   const { stdout } = await client.exec(
     ["iperf3", "-c", server, "-t", String(SECONDS), "-P", String(streams), "-J"],
@@ -60,20 +56,11 @@ async function iperf(client: Netns, server: string, streams: number): Promise<nu
   return JSON.parse(stdout).end.sum_received.bits_per_second / 1e9;
 }
 
-async function rtts(client: Netns, dst: string): Promise<number[]> {
-  const { stdout } = await client.exec(["ping", "-c", String(PINGS), "-i", "0.01", "-W", "2", dst], {
-    timeoutMs: 120_000,
-  });
-  const v = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
-  if (v.length < PINGS / 2) throw new Error(`too few ping replies:\n${stdout}`);
-  return v;
-}
-
 async function measure(backend: Backend, path: PathName, client: Netns, server: string): Promise<Sample> {
   const gbps1 = await iperf(client, server, 1);
   const gbps4 = await iperf(client, server, 4);
-  const r = await rtts(client, server);
-  return { backend, path, gbps1, gbps4, p50Us: percentile(r, 0.5), p99Us: percentile(r, 0.99) };
+  const r = await pingRtts(client, server, PINGS);
+  return { backend, path, gbps1, gbps4, p50Us: pct(r, 50), p99Us: pct(r, 99) };
 }
 
 /** iperf3 servers in the lab's second node and pod. */

@@ -27,6 +27,7 @@ import type { Netns } from "../harness/netns.ts";
 import type { Process } from "../harness/process.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
 import { median } from "./stats.ts";
+import { pingRtts } from "./measure.ts";
 
 const REPEATS = scaled(4, 1, "UDP_BENCH_REPEATS");
 const SECONDS = scaled(5, 1, "UDP_BENCH_SECONDS");
@@ -65,16 +66,6 @@ async function iperfPps(client: Netns, server: string): Promise<number> {
   const sum = j.end.sum_received ?? j.end.sum;
   const received = (sum.packets ?? 0) - (sum.lost_packets ?? 0);
   return received / (sum.seconds || SECONDS);
-}
-
-/** Per-ping RTTs in µs. */
-async function pingRtts(client: Netns, dst: string): Promise<number[]> {
-  const { stdout } = await client.exec(["ping", "-c", String(PINGS), "-i", "0.01", "-W", "2", dst], {
-    timeoutMs: 60_000,
-  });
-  const rtts = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000);
-  if (rtts.length < PINGS / 2) throw new Error(`Too few ping replies:\n${stdout}`);
-  return rtts;
 }
 
 /** utime + stime of a process in seconds (0 when it is gone). */
@@ -137,7 +128,7 @@ async function run(): Promise<BenchReport> {
           const used = after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
           cpu[name].push(used / (t.bytes / 1e9));
         }
-        const rtts = await pingRtts(p.client, p.server);
+        const rtts = await pingRtts(p.client, p.server, PINGS);
         rtt[name].push(...rtts);
         rttP50[name].push(median(rtts));
         pps[name].push(await iperfPps(p.client, p.server));
