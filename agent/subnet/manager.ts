@@ -269,6 +269,10 @@ export class LeaseManager {
       ? this.#o.clock.now() + this.#o.ttlSeconds * 1000
       : this.#expiresAt;
     this.#applyEvents([{ kind: "put", lease }]);
+    // A lease of our own that is new (acquired, or moved) can clash with any lease already there.
+    if (!previous || leaseKeyName(previous) !== leaseKeyName(lease)) {
+      this.#checkAddressClash(this.#snapshot.values());
+    }
     if (previous && leaseKeyName(previous) !== leaseKeyName(lease)) {
       for (const listener of this.#ownListeners) listener({ previous, current: lease });
     }
@@ -323,7 +327,8 @@ export class LeaseManager {
 
   #emit(events: readonly LeaseEvent[]): void {
     if (events.length === 0) return;
-    this.#checkAddressClash();
+    // Only what changed can start a clash (a new lease of our own looks at every lease, in #setOwn).
+    this.#checkAddressClash(events.flatMap((e) => (e.kind === "added" ? [e.lease] : [])));
     for (const listener of this.#listeners) {
       try {
         listener({ events, snapshot: this.#snapshot });
@@ -340,14 +345,15 @@ export class LeaseManager {
    * the NAT NIC every Vagrant/VirtualBox machine has (10.0.2.15), and their pods cannot reach each other.
    * Upstream says nothing; each clash is logged once, as an error naming the fix, and counted.
    */
-  #checkAddressClash(): void {
+  #checkAddressClash(leases: Iterable<Lease>): void {
     const own = this.#own;
     if (!own) return;
     const attrs = this.#o.attrs();
     const ownKey = leaseKeyName(own);
     const clashes: string[] = [];
-    for (const [key, lease] of this.#snapshot) {
+    for (const lease of leases) {
       if (!sameOwner(lease.attrs, attrs)) continue;
+      const key = leaseKeyName(lease);
       if (key !== ownKey) clashes.push(`lease ${key} carries our PublicIP too`);
       else if (!sameAttrs(lease.attrs, own.attrs) && !sameAttrs(lease.attrs, attrs)) {
         clashes.push(`our lease ${key} was rewritten by another host with our PublicIP`);
