@@ -76,7 +76,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   tools: {
     summary: "install and check the upstream test tools (containerlab, flanneld, dockerd, node image)",
-    load: async () => (await import("./harness/tools/main.ts")).main,
+    load: async () => (await import("./harness/upstream/main.ts")).main,
   },
 };
 

@@ -22,7 +22,7 @@
 import { type Benchmark, type BenchReport, type Headline, scaled, SMOKE } from "./report.ts";
 import { startMiniLab } from "../harness/mini_lab.ts";
 import type { Process } from "../harness/process.ts";
-import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { Netlink, NUD_PERMANENT } from "../agent/netlink/mod.ts";
 import { AGENT_V8_FLAGS, agentV8FlagsArg } from "../agent/v8_flags.ts";
 import { countLeases, miniLabGateway, putSyntheticLeases } from "../tests/helpers/etcd_leases.ts";

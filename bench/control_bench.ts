@@ -22,7 +22,7 @@ import { waitFor } from "../harness/mini_lab.ts";
 import { openBenchLab } from "./bench_lab.ts";
 import { benchNetworkConfig, type SyntheticBackend, syntheticMac, syntheticSubnet } from "./synthetic.ts";
 import type { Process } from "../harness/process.ts";
-import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
 import { type AgentKind, median, pct, ratioText, rounds, spread } from "./stats.ts";
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";

@@ -15,7 +15,7 @@ import { AF_BRIDGE, AF_INET, Monitor, NUD_PERMANENT } from "../agent/netlink/mod
 import { waitFor } from "../harness/mini_lab.ts";
 import { openBenchLab } from "./bench_lab.ts";
 import { isSynthetic } from "./synthetic.ts";
-import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
 import { type Benchmark, type BenchReport, scaled } from "./report.ts";
 import { type AgentKind, median, rounds, spread } from "./stats.ts";

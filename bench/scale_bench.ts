@@ -17,7 +17,7 @@
  */
 import { generateScaleLab } from "../harness/generate.ts";
 import { downLab, upLab } from "../harness/lab.ts";
-import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import { type AgentKind, median, ratioText, rounds, spread } from "./stats.ts";
 

@@ -13,7 +13,7 @@
  */
 import { waitFor } from "../harness/mini_lab.ts";
 import { openBenchLab } from "./bench_lab.ts";
-import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import { type AgentKind, median, ratioText, rounds, spread } from "./stats.ts";

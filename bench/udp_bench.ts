@@ -3,7 +3,7 @@
  * by a veth, MTU 1500):
  *
  * - node → node: the underlay itself (baseline);
- * - ours: pod → pod through two standalone udp backends (`tests/helpers/udp_lab.ts`, `udp_proxy_main.ts`);
+ * - ours: pod → pod through two standalone udp backends (`tests/helpers/udp_lab.ts`, `udp/proxy_main.ts`);
  * - ours without offload: the same with `--no-offload` (no UDP GSO/GRO: one datagram per kernel pass, like
  *   upstream), to separate the effect of the worker-thread design from that of the kernel offloads;
  * - upstream: pod → pod through two upstream flanneld v0.28.9 processes with the udp backend (its C proxy),
@@ -25,7 +25,7 @@ import { type Benchmark, type BenchReport, type Headline, scaled } from "./repor
 import { startUdpLab, startUpstreamUdpLab, type UdpLabNode } from "../tests/helpers/udp_lab.ts";
 import type { Netns } from "../harness/netns.ts";
 import type { Process } from "../harness/process.ts";
-import { ensureFlanneld, FLANNELD_VERSION } from "../harness/tools/mod.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { median } from "./stats.ts";
 import { pingRtts } from "./measure.ts";
 
@@ -224,7 +224,7 @@ async function run(): Promise<BenchReport> {
         `reversed every other round; ${SECONDS} s per iperf3 run; ${PINGS} pings 10 ms apart per round`,
         "topology: two node namespaces joined by a veth (MTU 1500), a pod namespace behind a veth on each node; " +
         "flannel0 MTU 1472 on both sides",
-        `ours: agent/backend/udp_proxy_main.ts (Deno ${Deno.version.deno}); upstream: flanneld ${FLANNELD_VERSION} ` +
+        `ours: agent/backend/udp/proxy_main.ts (Deno ${Deno.version.deno}); upstream: flanneld ${FLANNELD_VERSION} ` +
         "(cgo build, udp backend), etcd in node 1's namespace",
         "the machine has 2 cores shared with other work: compare within one run, not across runs",
         "ours, no GSO/GRO: the same proxy started with --no-offload (one kernel pass per datagram, as upstream)",

@@ -602,7 +602,7 @@ export async function doctorMain(args: string[]): Promise<number> {
   }
   // The upstream test tools (containerlab runtime, upstream agents): a stale build is a warning, a missing or
   // broken one fails only what needs it, so it is reported with the command that installs it.
-  const { toolStatus } = await import("./tools/mod.ts");
+  const { toolStatus } = await import("./upstream/mod.ts");
   for (const t of await toolStatus()) {
     const ok = t.state === "present";
     const detail = ok ? `${t.version ?? ""} ${t.path ?? ""}`.trim() : `${t.state}: ${t.detail}; ${t.fix}`;

@@ -17,7 +17,7 @@ import { run, type RunResult } from "./process.ts";
 import { attachDetached, type Detached, type DetachedRef, spawnDetached } from "./detached.ts";
 import { isInsideRuntime } from "./runtime/inside.ts";
 import type { Runtime } from "./runtime/runtime.ts";
-import { ensureFlanneld } from "./tools/mod.ts";
+import { ensureFlanneld } from "./upstream/mod.ts";
 import { longName, type NodeSpec, type Topology } from "./topology/model.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url);

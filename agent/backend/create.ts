@@ -4,9 +4,9 @@
  * @module
  */
 import type { Backend, BackendContext } from "./backend.ts";
-import { HostGwBackend } from "./hostgw.ts";
-import { createUdpBackend } from "./udp.ts";
-import { VxlanBackend } from "./vxlan.ts";
+import { HostGwBackend } from "./hostgw/backend.ts";
+import { createUdpBackend } from "./udp/backend.ts";
+import { VxlanBackend } from "./vxlan/backend.ts";
 
 /**
  * Sets up the configured backend (vxlan creates or adopts its device here, before the lease is acquired,

@@ -13,10 +13,10 @@
 import { formatCidr, parseCidr, parseIp } from "../../agent/ip.ts";
 import type { Lease } from "../../agent/subnet/lease.ts";
 import { decodeLeaseAttrs, leaseKeyName, parseLeaseKey } from "../../agent/subnet/lease_codec.ts";
-import type { DesiredState, PeerReach } from "../../agent/backend/desired.ts";
-import { normalizeMac } from "../../agent/backend/desired.ts";
-import { planVxlan } from "../../agent/backend/vxlan_plan.ts";
-import { planHostGw } from "../../agent/backend/hostgw_plan.ts";
+import type { DesiredState, PeerReach } from "../../agent/backend/reconcile/desired.ts";
+import { normalizeMac } from "../../agent/backend/reconcile/desired.ts";
+import { planVxlan } from "../../agent/backend/vxlan/plan.ts";
+import { planHostGw } from "../../agent/backend/hostgw/plan.ts";
 
 /** The symbolic ifindex of `flannel.<VNI>` handed to the plans. */
 export const DEVICE_INDEX = 1_000_001;

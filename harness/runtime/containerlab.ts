@@ -44,7 +44,7 @@ import {
   ensureDockerd,
   ensureNodeImage,
   NODE_IMAGE_REPO,
-} from "../tools/mod.ts";
+} from "../upstream/mod.ts";
 import { longName, type Topology } from "../topology/model.ts";
 import { nsenterArgs, podNetnsArgs, spawnInside } from "./inside.ts";
 import { NetnsRuntime, ownedNamespaces } from "./netns.ts";

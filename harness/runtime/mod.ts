@@ -1,6 +1,6 @@
 /**
  * Runtimes a lab can be deployed on. `netns` (the default) needs nothing but root and iproute2; `containerlab`
- * deploys the same file with real containerlab on Docker (tools installed on first use, see tools/README.md).
+ * deploys the same file with real containerlab on Docker (tools installed on first use, see recipes/README.md).
  *
  * @module
  */

@@ -6,8 +6,8 @@
  */
 import { ok as assert } from "node:assert/strict";
 import { run } from "../../harness/process.ts";
-import { DOCKER } from "../../harness/tools/mod.ts";
-import { leftovers } from "./_run.ts";
+import { DOCKER } from "../../harness/upstream/mod.ts";
+import { leftovers } from "../helpers/run_cli.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const TOPO = new URL("../../topologies/hostgw-split-subnet.clab.yml", import.meta.url).pathname;

@@ -3,7 +3,7 @@
  * DirectRouting, host-gw on one switch, udp (TUN devices in containers), and the three interop labs (upstream
  * flanneld in a container beside ours).
  */
-import { topologyTest } from "./_run.ts";
+import { topologyTest } from "../helpers/run_cli.ts";
 
 for (
   const name of [

@@ -4,7 +4,7 @@
  * kill, etcd outage, router link down, a node leaving). The tools install themselves (containerlab, dockerd, the
  * node image); one that cannot be installed fails the test with its install command.
  */
-import { topologyTest } from "./_run.ts";
+import { topologyTest } from "../helpers/run_cli.ts";
 
 topologyTest("vxlan-same-subnet", "containerlab");
 topologyTest("hostgw-split-subnet", "containerlab");

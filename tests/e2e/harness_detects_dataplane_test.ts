@@ -6,7 +6,7 @@
  * on the same lab, so the failures come from the checks, and every case asserts what the failure says.
  */
 import { equal, match, ok as assert } from "node:assert/strict";
-import { runBrokenLab, testcase } from "./_broken_lab.ts";
+import { runBrokenLab, testcase } from "../helpers/broken_lab.ts";
 
 const SCENARIO = `
 description: broken data planes that the connectivity and fault checks must report

@@ -4,7 +4,7 @@
  * n1's agent puts the rules back, the same matrix passes.
  */
 import { match, ok as assert } from "node:assert/strict";
-import { runBrokenLab, testcase } from "./_broken_lab.ts";
+import { runBrokenLab, testcase } from "../helpers/broken_lab.ts";
 
 const SCENARIO = `
 description: pods behind a node without ip-masq cannot reach the internet

@@ -4,7 +4,7 @@
  * the checks and not from a broken lab. Every case asserts what the failure says.
  */
 import { match, ok as assert } from "node:assert/strict";
-import { runBrokenLab, testcase } from "./_broken_lab.ts";
+import { runBrokenLab, testcase } from "../helpers/broken_lab.ts";
 
 const SCENARIO = `
 description: broken labs that the fault checks must report

@@ -3,6 +3,6 @@
  * pods ping both ways, mirror-image kernel state, each side cleans up after the other leaves, and a restart of
  * ours leaves upstream undisturbed. Upstream flanneld installs itself; a failed install fails the test.
  */
-import { topologyTest } from "./_run.ts";
+import { topologyTest } from "../helpers/run_cli.ts";
 
 topologyTest("interop-hostgw");

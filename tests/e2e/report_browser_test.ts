@@ -6,8 +6,8 @@
  * self-contained (no script, nothing fetched).
  */
 import { ok as assert } from "node:assert/strict";
-import { ensureChromium, headless } from "../../harness/tools/chromium.ts";
-import { flannelLab, leftovers } from "./_run.ts";
+import { ensureChromium, headless } from "../../harness/upstream/chromium.ts";
+import { flannelLab, leftovers } from "../helpers/run_cli.ts";
 
 const TOPOLOGY = new URL("../../topologies/vxlan-split-subnet.clab.yml", import.meta.url).pathname;
 

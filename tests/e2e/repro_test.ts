@@ -10,7 +10,7 @@
 import { ok as assert } from "node:assert/strict";
 import { shippedCases } from "../../harness/repro/catalog.ts";
 import { TEMPLATES } from "../../harness/repro/templates.ts";
-import { flannelLab, leftovers } from "./_run.ts";
+import { flannelLab, leftovers } from "../helpers/run_cli.ts";
 
 const cli = (args: string[]) => flannelLab(args, 900_000);
 

@@ -5,7 +5,7 @@
  * kernel's reason, exit 1. Nothing is left behind.
  */
 import { ok as assert } from "node:assert/strict";
-import { flannelLab, leftovers } from "./_run.ts";
+import { flannelLab, leftovers } from "../helpers/run_cli.ts";
 
 const TOPOLOGIES = new URL("../../topologies/", import.meta.url).pathname;
 

@@ -1,5 +1,5 @@
 import { ok as assert } from "node:assert/strict";
-import { runTopology } from "./_run.ts";
+import { runTopology } from "../helpers/run_cli.ts";
 
 Deno.test({
   name: "e2e: vxlan-directrouting passes its scenario through the netns runtime and leaves nothing behind",

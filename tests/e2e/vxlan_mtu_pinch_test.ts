@@ -1,5 +1,5 @@
 import { match, ok as assert } from "node:assert/strict";
-import { runTopology } from "./_run.ts";
+import { runTopology } from "../helpers/run_cli.ts";
 
 Deno.test({
   name:

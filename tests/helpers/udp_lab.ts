@@ -3,7 +3,7 @@
  *
  *     pod1 (10.5.1.2) -- node1 [flannel0 10.5.1.0/32] eth1 192.168.60.1 ==== 192.168.60.2 eth1 [flannel0] node2 -- pod2 (10.5.2.2)
  *
- * Each node runs the standalone udp backend (`agent/backend/udp_proxy_main.ts`) with the other as its peer.
+ * Each node runs the standalone udp backend (`agent/backend/udp/proxy_main.ts`) with the other as its peer.
  * Pod links are 1500 bytes so that flannel0's MTU (underlay − 28) is what limits a DF ping. Everything lives in
  * namespaces the lab creates and deletes.
  *
@@ -17,7 +17,7 @@ import type { Process } from "../../harness/process.ts";
 import { type Etcd, startEtcd } from "../../harness/etcd.ts";
 import { uniqueName } from "./tmpdir.ts";
 
-const MAIN = new URL("../../agent/backend/udp_proxy_main.ts", import.meta.url).pathname;
+const MAIN = new URL("../../agent/backend/udp/proxy_main.ts", import.meta.url).pathname;
 
 /** One node of the lab. */
 export interface UdpLabNode {
@@ -34,7 +34,7 @@ export interface UdpLabNode {
 export interface UdpLab extends AsyncDisposable {
   readonly nodes: readonly [UdpLabNode, UdpLabNode];
   readonly dir: string;
-  /** Starts (or restarts) a node's proxy and waits for `ready`; `extraArgs` go to `udp_proxy_main.ts`. */
+  /** Starts (or restarts) a node's proxy and waits for `ready`; `extraArgs` go to `udp/proxy_main.ts`. */
   startProxy(i: 0 | 1, extraPeers?: readonly string[], extraArgs?: readonly string[]): Promise<void>;
   /** Stops a node's proxy and returns its counters. */
   stopProxy(i: 0 | 1): Promise<Record<string, number>>;
@@ -59,7 +59,7 @@ export async function waitFor<T>(
  * Builds the lab and starts both proxies.
  *
  * @param options underlay MTU (default 1500), whether to start the proxies (default true), extra arguments of
- *   `udp_proxy_main.ts` (e.g. `--no-offload`)
+ *   `udp/proxy_main.ts` (e.g. `--no-offload`)
  * @returns the lab
  */
 export async function startUdpLab(
@@ -171,7 +171,7 @@ export interface UpstreamUdpLab extends AsyncDisposable {
  * `{"Network":"10.5.0.0/16","Backend":{"Type":"udp"}}`, one `flanneld --iface=eth1` per node. Each pod is put
  * in the subnet its node leased (read from flanneld's subnet file), so pod addresses are not fixed.
  *
- * @param flanneld path of the flanneld binary (`ensureFlanneld()` from harness/tools)
+ * @param flanneld path of the flanneld binary (`ensureFlanneld()` from harness/upstream)
  * @param options underlay MTU (default 1500)
  * @returns the lab; dispose it to stop flanneld and etcd and delete the namespaces
  */

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { type MiniLab, type MiniNode, readIfExists, startMiniLab, waitFor } from "../../harness/mini_lab.ts";
 import { Netns } from "../../harness/netns.ts";
 import { type Process, run, spawn } from "../../harness/process.ts";
-import { ensureFlanneld } from "../../harness/tools/mod.ts";
+import { ensureFlanneld } from "../../harness/upstream/mod.ts";
 import { uniqueName } from "./tmpdir.ts";
 
 export { readIfExists, waitFor };

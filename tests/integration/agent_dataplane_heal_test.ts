@@ -19,7 +19,7 @@ import {
   startDataLab,
   waitFor,
   waitPing,
-} from "./backend_lab.ts";
+} from "../helpers/backend_lab.ts";
 
 const VXLAN = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}';
 const HEALTHZ = ["--healthz-ip=127.0.0.1", "--healthz-port=8471"];

@@ -14,7 +14,7 @@ import {
   startDataLab,
   waitFor,
   waitPing,
-} from "./backend_lab.ts";
+} from "../helpers/backend_lab.ts";
 
 const VXLAN = '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}';
 

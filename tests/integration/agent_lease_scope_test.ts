@@ -3,7 +3,7 @@
  * overlapping our subnet install nothing and are reported in /status and /metrics, while a valid peer works.
  */
 import assert from "node:assert/strict";
-import { fetchIn, routes, startDataLab, waitFor, waitPing } from "./backend_lab.ts";
+import { fetchIn, routes, startDataLab, waitFor, waitPing } from "../helpers/backend_lab.ts";
 
 const VXLAN = '{"Network":"10.94.0.0/16","Backend":{"Type":"vxlan"}}';
 const HEALTHZ = ["--healthz-ip=127.0.0.1", "--healthz-port=8471"];

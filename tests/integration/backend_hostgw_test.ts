@@ -13,7 +13,7 @@ import {
   startDataLab,
   waitFor,
   waitPing,
-} from "./backend_lab.ts";
+} from "../helpers/backend_lab.ts";
 
 const HOSTGW = '{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}';
 const HEALTHZ = ["--healthz-ip=127.0.0.1", "--healthz-port=8471"];

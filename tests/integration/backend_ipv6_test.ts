@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { etcdLeases, waitFor } from "../../harness/mini_lab.ts";
-import { agentLog } from "./backend_lab.ts";
-import { link6, type Node6, ping6, startLab6, waitPing6, waitSubnetEnv } from "./backend_lab6.ts";
+import { agentLog } from "../helpers/backend_lab.ts";
+import { link6, type Node6, ping6, startLab6, waitPing6, waitSubnetEnv } from "../helpers/backend_lab6.ts";
 
 const DUAL =
   '{"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd44::/48","Backend":{"Type":"vxlan"}}';

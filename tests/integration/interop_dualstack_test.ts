@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { etcdLeases, type MiniLab, type MiniNode, waitFor } from "../../harness/mini_lab.ts";
 import { startUpstreamAgent } from "../helpers/upstream.ts";
-import { link6, type Node6, ping6, startLab6, waitPing6 } from "./backend_lab6.ts";
+import { link6, type Node6, ping6, startLab6, waitPing6 } from "../helpers/backend_lab6.ts";
 
 const DUAL =
   '{"Network":"10.244.0.0/16","EnableIPv6":true,"IPv6Network":"fd44::/48","Backend":{"Type":"vxlan"}}';

@@ -13,7 +13,7 @@ import {
   ensureContainerlab,
   ensureDockerd,
   ensureNodeImage,
-} from "../../harness/tools/mod.ts";
+} from "../../harness/upstream/mod.ts";
 import { tempDir, uniqueName } from "../helpers/tmpdir.ts";
 
 interface ExecResult {

@@ -1,5 +1,5 @@
 /**
- * Upstream flanneld v0.28.9 as built by harness/tools: it reports its version, and in a throwaway pair of
+ * Upstream flanneld v0.28.9 as built by harness/upstream: it reports its version, and in a throwaway pair of
  * namespaces (etcd in one, flanneld in the other, joined by a veth) it takes a lease from etcd, writes
  * subnet.env and creates its backend device — for the vxlan backend and for the udp backend, whose proxy needs
  * the cgo build. Root; nothing touches the main namespace. A missing flanneld is built, never skipped.
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { startEtcd } from "../../harness/etcd.ts";
 import { addVeth, Netns } from "../../harness/netns.ts";
 import { run } from "../../harness/process.ts";
-import { ensureFlanneld, FLANNELD_VERSION } from "../../harness/tools/mod.ts";
+import { ensureFlanneld, FLANNELD_VERSION } from "../../harness/upstream/mod.ts";
 import { tempDir, uniqueName } from "../helpers/tmpdir.ts";
 
 Deno.test("upstream flanneld (our build) reports its pinned version with -version", async () => {
