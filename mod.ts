@@ -31,35 +31,35 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   up: {
     summary: "deploy a topology, start etcd, agents and pods, and leave them running (alias: deploy)",
-    load: async () => (await import("./harness/cli.ts")).upMain,
+    load: async () => (await import("./harness/commands/mod.ts")).upMain,
   },
   deploy: {
     summary: "same as up",
-    load: async () => (await import("./harness/cli.ts")).upMain,
+    load: async () => (await import("./harness/commands/mod.ts")).upMain,
   },
   down: {
     summary: "stop a lab's processes, remove it and its leftovers, also after a crash (alias: destroy)",
-    load: async () => (await import("./harness/cli.ts")).downMain,
+    load: async () => (await import("./harness/commands/mod.ts")).downMain,
   },
   destroy: {
     summary: "same as down",
-    load: async () => (await import("./harness/cli.ts")).downMain,
+    load: async () => (await import("./harness/commands/mod.ts")).downMain,
   },
   test: {
     summary: "stand a topology up, run its scenario, report (JUnit, HTML), tear it all down",
-    load: async () => (await import("./harness/cli.ts")).testMain,
+    load: async () => (await import("./harness/commands/mod.ts")).testMain,
   },
   inspect: {
     summary: "show running labs: nodes, etcd, agents (pid, alive, lease), pods (table or JSON)",
-    load: async () => (await import("./harness/cli.ts")).inspectMain,
+    load: async () => (await import("./harness/commands/mod.ts")).inspectMain,
   },
   exec: {
     summary: "run a command inside a lab node or pod: exec TOPOLOGY NODE|NODE/pN -- CMD",
-    load: async () => (await import("./harness/cli.ts")).execMain,
+    load: async () => (await import("./harness/commands/mod.ts")).execMain,
   },
   doctor: {
     summary: "check this host: privileges, kernel features, impairments available, tools, leftovers",
-    load: async () => (await import("./harness/cli.ts")).doctorMain,
+    load: async () => (await import("./harness/commands/mod.ts")).doctorMain,
   },
   generate: {
     summary: "write a scale lab (topology + scenario): N nodes over K subnets behind a router",

@@ -10,24 +10,30 @@ import { UserError } from "../cli/errors.ts";
 import { untilAborted } from "./abort.ts";
 import type { Logger } from "../cli/log.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { ConfigError, type NetworkConfig, parseNetworkConfig } from "./config.ts";
-import type { AgentFlags } from "./flags.ts";
+import { ConfigError, type NetworkConfig, parseNetworkConfig } from "./config/mod.ts";
+import type { AgentFlags } from "./flags/mod.ts";
 import { serveHealth } from "./health.ts";
 import { type ExternalInterface, type HostView, selectInterface } from "./iface.ts";
 import { formatCidr, formatIp } from "./ip.ts";
-import { backendLeaseFields, backendMtu } from "./backend/lease_fields.ts";
-import type { Backend, BackendContext, PeerState } from "./backend/backend.ts";
-import { createBackend } from "./backend/create.ts";
-import { ReconcileLoop } from "./backend/reconcile/loop.ts";
-import { teardownNode } from "./backend/teardown.ts";
-import { Firewall, type FirewallNets } from "./firewall/firewall.ts";
+import {
+  type Backend,
+  type BackendContext,
+  backendLeaseFields,
+  backendMtu,
+  createBackend,
+  type PeerState,
+  teardownNode,
+} from "./backend/mod.ts";
+import { ReconcileLoop } from "./backend/reconcile/mod.ts";
+import { Firewall, type FirewallNets } from "./firewall/mod.ts";
 import { agentMetrics } from "./metrics.ts";
 import type { IpNet } from "./ip.ts";
 import { Monitor, type Netlink, type NetlinkEvent } from "./netlink/mod.ts";
 import { EtcdRegistry } from "./subnet/etcd_registry.ts";
 import type { Lease, LeaseAttrs } from "./subnet/lease.ts";
 import { leaseKeyName } from "./subnet/lease_codec.ts";
-import { describeSubnets, LeaseManager } from "./subnet/manager.ts";
+import { describeSubnets } from "./subnet/lease_format.ts";
+import { LeaseManager } from "./subnet/manager.ts";
 import { ConfigNotFoundError, type Registry, RegistryUnavailableError } from "./subnet/registry.ts";
 import { readPreviousSubnets, renderSubnetEnv, writeSubnetFile } from "./subnet_file.ts";
 

@@ -242,6 +242,20 @@ export function netContains(net: IpNet, addr: IpAddr): boolean {
     (addr.value & maskOf(addr.family, net.prefixLen)) === net.addr.value;
 }
 
+/**
+ * Whether prefix `inner` lies inside prefix `outer` (same family, at least as long, and inside it).
+ *
+ * @example
+ * ```ts
+ * import { netWithin, parseCidr } from "./ip.ts";
+ * console.assert(netWithin(parseCidr("10.5.3.0/24"), parseCidr("10.5.0.0/16")));
+ * console.assert(!netWithin(parseCidr("10.0.0.0/8"), parseCidr("10.5.0.0/16")));
+ * ```
+ */
+export function netWithin(inner: IpNet, outer: IpNet): boolean {
+  return inner.prefixLen >= outer.prefixLen && netContains(outer, inner.addr);
+}
+
 /** Whether two prefixes share any address (either contains the other's network address). */
 export function netOverlaps(a: IpNet, b: IpNet): boolean {
   return netContains(a, b.addr) || netContains(b, a.addr);

@@ -8,7 +8,7 @@ import { createLogger } from "../cli/log.ts";
 import { eprintln } from "../cli/output.ts";
 import { VERSION } from "../cli/version.ts";
 import { runDaemon, runTeardown } from "./daemon.ts";
-import { agentUsage, parseAgentFlags } from "./flags.ts";
+import { agentUsage, parseAgentFlags } from "./flags/mod.ts";
 import { readHostView } from "./host_view.ts";
 import { Netlink } from "./netlink/mod.ts";
 

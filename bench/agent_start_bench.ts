@@ -20,8 +20,8 @@
  * @module
  */
 import { type Benchmark, type BenchReport, type Headline, scaled, SMOKE } from "./report.ts";
-import { startMiniLab } from "../harness/mini_lab.ts";
-import type { Process } from "../harness/process.ts";
+import { startMiniLab } from "../tests/helpers/mini_lab.ts";
+import type { Process } from "../cli/process/mod.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { Netlink, NUD_PERMANENT } from "../agent/netlink/mod.ts";
 import { AGENT_V8_FLAGS, agentV8FlagsArg } from "../agent/v8_flags.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { Netlink, NUD_PERMANENT } from "../agent/netlink/mod.ts";
-import { type MiniLab, type MiniNode, startMiniLab } from "../harness/mini_lab.ts";
+import { type MiniLab, type MiniNode, startMiniLab } from "../tests/helpers/mini_lab.ts";
 import { uniqueName } from "../tests/helpers/tmpdir.ts";
 import { benchNetworkConfig, isSynthetic, type SyntheticBackend, syntheticMac } from "./synthetic.ts";
 

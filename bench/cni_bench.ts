@@ -19,7 +19,7 @@ import { parseFlannelNetConf } from "../agent/cni/netconf.ts";
 import { parseSubnetEnv } from "../agent/cni/subnet_env.ts";
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import { Netns } from "../harness/netns.ts";
-import { run } from "../harness/process.ts";
+import { run } from "../cli/process/mod.ts";
 import { tempDir, uniqueName } from "../tests/helpers/tmpdir.ts";
 
 /** Latency summary of one kind of call, in milliseconds. */

@@ -18,10 +18,10 @@
  * @module
  */
 import { AF_BRIDGE, AF_INET, Monitor, NUD_PERMANENT } from "../agent/netlink/mod.ts";
-import { waitFor } from "../harness/mini_lab.ts";
+import { waitFor } from "../tests/helpers/mini_lab.ts";
 import { openBenchLab } from "./bench_lab.ts";
 import { benchNetworkConfig, type SyntheticBackend, syntheticMac, syntheticSubnet } from "./synthetic.ts";
-import type { Process } from "../harness/process.ts";
+import type { Process } from "../cli/process/mod.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";
 import { type AgentKind, median, pct, ratioText, rounds, spread } from "./stats.ts";

@@ -18,9 +18,10 @@
  */
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import type { Netns } from "../harness/netns.ts";
-import type { Process } from "../harness/process.ts";
+import type { Process } from "../cli/process/mod.ts";
 import { FLANNELD_VERSION } from "../harness/upstream/mod.ts";
-import { type InteropLab, type InteropNode, startInteropLab, waitPing } from "../tests/helpers/upstream.ts";
+import { waitPing } from "../tests/helpers/interop_traffic.ts";
+import { type InteropLab, type InteropNode, startInteropLab } from "../tests/helpers/upstream.ts";
 import { median, pct } from "./stats.ts";
 import { pingRtts } from "./measure.ts";
 

@@ -12,9 +12,9 @@
  * @module
  */
 import { println } from "../cli/output.ts";
-import { downLab, upLab } from "../harness/lab.ts";
+import { downLab, planLab, upLab } from "../harness/lab/mod.ts";
 import { readTopology } from "../harness/topology/read.ts";
-import { run } from "../harness/process.ts";
+import { run } from "../cli/process/mod.ts";
 import { type Benchmark, type BenchReport, formatReport, scaled, SMOKE } from "./report.ts";
 import { median } from "./stats.ts";
 
@@ -53,11 +53,9 @@ export async function benchOnce(name: string, i: number): Promise<Sample> {
   await Deno.writeTextFile(scenario, `${/^network: .*$/m.exec(sc)![0]}\npods: {per-node: 1}\nsteps: []\n`);
   const started = performance.now();
   try {
-    const up = await upLab(`${TOPOLOGIES}${name}.clab.yml`, {
-      scenarioPath: scenario,
-      labDirBase: base,
-      name: lab,
-    });
+    const up = await upLab(
+      await planLab(`${TOPOLOGIES}${name}.clab.yml`, { scenarioPath: scenario, labDirBase: base, name: lab }),
+    );
     const c = up.cluster;
     // host-gw across a router cannot ping (by design): bring-up then ends when the pods are attached.
     const crossable = !name.startsWith("hostgw-split");

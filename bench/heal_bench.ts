@@ -12,7 +12,7 @@
  * @module
  */
 import { AF_BRIDGE, AF_INET, Monitor, NUD_PERMANENT } from "../agent/netlink/mod.ts";
-import { waitFor } from "../harness/mini_lab.ts";
+import { waitFor } from "../tests/helpers/mini_lab.ts";
 import { openBenchLab } from "./bench_lab.ts";
 import { isSynthetic } from "./synthetic.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 import { generateScaleLab } from "../harness/generate.ts";
-import { downLab, upLab } from "../harness/lab.ts";
+import { downLab, planLab, upLab } from "../harness/lab/mod.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import { type AgentKind, median, ratioText, rounds, spread } from "./stats.ts";
@@ -56,7 +56,7 @@ async function once(kind: AgentKind, round: number, base: string): Promise<Run> 
   await Deno.writeTextFile(`${base}/${name}.scenario.yml`, scenario);
   const started = performance.now();
   const since = () => Math.round(performance.now() - started);
-  const up = await upLab(file, { labDirBase: base, name, readyTimeoutMs: TIMEOUT_MS });
+  const up = await upLab(await planLab(file, { labDirBase: base, name }), { readyTimeoutMs: TIMEOUT_MS });
   try {
     const c = up.cluster;
     const upMs = since();

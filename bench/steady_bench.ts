@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { waitFor } from "../harness/mini_lab.ts";
+import { waitFor } from "../tests/helpers/mini_lab.ts";
 import { openBenchLab } from "./bench_lab.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { startUpstreamAgent } from "../tests/helpers/upstream.ts";

@@ -24,7 +24,7 @@
 import { type Benchmark, type BenchReport, type Headline, scaled } from "./report.ts";
 import { startUdpLab, startUpstreamUdpLab, type UdpLabNode } from "../tests/helpers/udp_lab.ts";
 import type { Netns } from "../harness/netns.ts";
-import type { Process } from "../harness/process.ts";
+import type { Process } from "../cli/process/mod.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../harness/upstream/mod.ts";
 import { median } from "./stats.ts";
 import { pingRtts } from "./measure.ts";

@@ -1,70 +1,27 @@
 /**
- * `flannel-lab demo`: etcd and two agents in throwaway network namespaces; shows their leases in etcd and their
- * subnet.env files, then removes everything (also on Ctrl-C or failure).
+ * `flannel-lab demo`: a built-in lab (etcd and N agents on one switch, one pod per node, in throwaway network
+ * namespaces) stood up the way `test` stands up any topology file; shows the leases in etcd, each node's
+ * subnet.env, the kernel state the agent programmed and a pod-to-pod ping, then removes everything (also on
+ * Ctrl-C or failure).
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { installPlugin } from "../agent/cni/mod.ts";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { println } from "../cli/output.ts";
-import { etcdLeases, type MiniNode, readIfExists, startMiniLab, waitFor } from "./mini_lab.ts";
-import { Netns } from "./netns.ts";
-import { run } from "./process.ts";
-
-/** A pod attached through our CNI plugin. */
-interface DemoPod {
-  readonly ns: Netns;
-  readonly ip: string;
-}
-
-/** Attaches one pod to a node exactly as a container runtime would: our flannel plugin, run in the node. */
-async function attachPod(node: MiniNode, cniBin: string): Promise<DemoPod> {
-  const ns = await Netns.create(`${node.ns.name}-pod`);
-  try {
-    const netconf = JSON.stringify({
-      cniVersion: "1.0.0",
-      name: "demo",
-      type: "flannel",
-      subnetFile: `${node.dir}/subnet.env`,
-      dataDir: `${node.dir}/cni`,
-      ipam: { dataDir: `${node.dir}/ipam` },
-    });
-    const out = await run(["ip", "netns", "exec", node.ns.name, `${cniBin}/flannel`], {
-      stdin: netconf,
-      env: {
-        CNI_COMMAND: "ADD",
-        CNI_CONTAINERID: `demo-${node.name}`,
-        CNI_NETNS: `/run/netns/${ns.name}`,
-        CNI_IFNAME: "eth0",
-        CNI_PATH: cniBin,
-      },
-      timeoutMs: 30_000,
-    });
-    const result = JSON.parse(out.stdout) as { ips?: { address: string }[] };
-    const ip = result.ips?.[0]?.address.split("/")[0];
-    if (!ip) throw new UserError(`The CNI plugin returned no address for ${node.name}: ${out.stdout}`);
-    return { ns, ip };
-  } catch (error) {
-    await ns.delete();
-    throw error;
-  }
-}
-
-/** Prints a command's output inside a node, indented. */
-async function show(node: MiniNode, title: string, args: string[]): Promise<void> {
-  const out = await node.ns.ip(args, { check: false });
-  println(`  $ ${title}`);
-  for (const line of (out.stdout || out.stderr || "(nothing)").trimEnd().split("\n")) println(`    ${line}`);
-}
+import { generateScaleLab } from "./generate.ts";
+import { Lab, planLab } from "./lab/mod.ts";
 
 const USAGE = `Usage: flannel-lab demo [--backend vxlan|host-gw|udp] [--nodes N] [--keep-logs DIR]
 
-Starts etcd and N agents (default 2) in throwaway network namespaces joined by a switch, waits until every
-agent holds a lease, prints the leases as stored in etcd and each node's subnet.env, and cleans up.`;
+Starts etcd and N agents (default 2, at most 50) in throwaway network namespaces on one switch, attaches a pod
+to each node through the flannel CNI plugin, waits until every agent holds a lease, prints the leases as
+stored in etcd, each node's subnet.env and the kernel state, pings from one pod to another, and cleans up.
+The lab is a generated containerlab topology (flannel-lab generate --subnets 1), run by the netns runtime.`;
 
-/** Runs the demo; resolves with the exit code. */
-export async function main(args: string[]): Promise<number> {
+type Backend = "vxlan" | "host-gw" | "udp";
+
+function parse(args: string[]) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -80,114 +37,94 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message, { hint: USAGE });
   }
-  if (parsed.values.help) {
-    println(USAGE);
-    return 0;
-  }
   const backend = parsed.values.backend;
-  if (!["vxlan", "host-gw", "udp"].includes(backend)) {
+  if (backend !== "vxlan" && backend !== "host-gw" && backend !== "udp") {
     throw new UsageError(`Unknown backend "${backend}"`, { hint: "choose vxlan, host-gw or udp" });
   }
-  const count = Number(parsed.values.nodes);
-  if (!Number.isInteger(count) || count < 1 || count > 50) {
-    throw new UsageError(`--nodes must be a whole number from 1 to 50, not "${parsed.values.nodes}"`);
+  const nodes = Number(parsed.values.nodes);
+  if (!Number.isInteger(nodes) || nodes < 2 || nodes > 50) {
+    throw new UsageError(`--nodes must be a whole number from 2 to 50, not "${parsed.values.nodes}"`);
   }
+  return {
+    help: parsed.values.help ?? false,
+    backend: backend as Backend,
+    nodes,
+    keepLogs: parsed.values["keep-logs"],
+  };
+}
+
+/** Runs the demo; resolves with the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const o = parse(args);
+  if (o.help) return (println(USAGE), 0);
   if (Deno.uid() !== 0) {
     throw new UserError("The demo creates network namespaces and needs root", { hint: "run it as root" });
   }
-
-  const config = JSON.stringify({ Network: "10.244.0.0/16", Backend: { Type: backend } });
-  println(`Starting etcd and ${count} node namespaces (network config ${config})`);
-  const started = performance.now();
-  await using lab = await startMiniLab({
-    prefix: `fldemo${Deno.pid % 10000}`,
-    nodes: count,
-    networkConfig: config,
-  });
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  const dir = await Deno.makeTempDir({ prefix: "flannel-lab-demo-" });
   try {
-    for (const node of lab.nodes) await lab.startAgent(node, ["--ip-masq"]);
-    println(`Started ${count} agents; waiting for their leases…`);
-    const envs = await Promise.all(lab.nodes.map((node) =>
-      waitFor(`${node.name}'s subnet.env`, async () => {
-        if (stop.signal.aborted) throw new Error("interrupted");
-        return await readIfExists(`${node.dir}/subnet.env`);
-      }, 30_000).catch(async (error) => {
-        const log = await readIfExists(`${node.dir}/agent.log`) ?? "";
-        throw new UserError(
-          `${node.name}'s agent wrote no subnet.env: ${error.message}\n${log.slice(-3000)}`,
-        );
-      })
-    ));
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    println(`\nAll ${count} agents hold leases after ${seconds} s.\n`);
-    println(`Leases in etcd (${lab.etcdPrefix}/subnets/):`);
-    for (const [key, value] of await etcdLeases(lab)) println(`  ${key}\n    ${value}`);
-    for (const [i, node] of lab.nodes.entries()) {
-      println(`\n${node.name} (${node.ip}) subnet.env:`);
-      for (const line of envs[i]!.trimEnd().split("\n")) println(`  ${line}`);
+    const name = `demo-${Deno.pid}`;
+    const files = generateScaleLab({ nodes: o.nodes, subnets: 1, backend: o.backend, pods: 1, name });
+    await Deno.writeTextFile(`${dir}/${name}.clab.yml`, files.topology);
+    await Deno.writeTextFile(`${dir}/${name}.scenario.yml`, files.scenario);
+    const plan = await planLab(`${dir}/${name}.clab.yml`, { labDirBase: dir });
+    println(`Starting etcd and ${o.nodes} nodes (network config ${plan.scenario.network})`);
+    const started = performance.now();
+    await using lab = await Lab.deploy(plan);
+    const cluster = await lab.startCluster();
+    println(`Started ${o.nodes} agents; waiting for their leases…`);
+    await lab.waitAgentsReady(30_000);
+    println(
+      `\nAll ${o.nodes} agents hold leases after ${((performance.now() - started) / 1000).toFixed(1)} s.\n`,
+    );
+    println(`Leases in etcd (${cluster.etcdPrefix}/subnets/):`);
+    for (const l of await cluster.leases()) {
+      println(
+        `  ${l.key}${l.ttl ? ` (TTL ${l.ttl} s)` : ""}\n    PublicIP ${l.publicIp}${
+          l.attrs.backendType ? `, BackendType ${l.attrs.backendType}` : ""
+        }${l.attrs.backendData === undefined ? "" : `, BackendData ${JSON.stringify(l.attrs.backendData)}`}`,
+      );
     }
-    const cniBin = `${lab.dir}/cni-bin`;
-    await installPlugin({ dir: cniBin });
-    for (const plugin of ["bridge", "host-local"]) {
-      await Deno.symlink(`/usr/lib/cni/${plugin}`, `${cniBin}/${plugin}`);
+    for (const n of cluster.agentNodes) {
+      println(`\n${n.name} (${n.addresses["eth1"]?.join(", ")}) subnet.env:`);
+      for (const [k, v] of Object.entries(await cluster.subnetEnv(n.name) ?? {})) println(`  ${k}=${v}`);
     }
     println(`\nAttaching one pod per node through the flannel CNI plugin…`);
-    const pods: DemoPod[] = [];
-    try {
-      for (const node of lab.nodes) {
-        const pod = await attachPod(node, cniBin);
-        pods.push(pod);
-        println(`  ${node.name}: pod ${pod.ip} (eth0 on cni0)`);
-      }
-      const first = lab.nodes[0]!;
-      const dev = backend === "vxlan" ? "flannel.1" : backend === "udp" ? "flannel0" : "eth1";
-      println(`\nKernel state the agent programmed on ${first.name}:`);
-      if (backend === "vxlan") {
-        await show(first, "ip -d link show flannel.1", ["-d", "link", "show", "flannel.1"]);
-        await show(first, "ip neigh show dev flannel.1", ["neigh", "show", "dev", "flannel.1"]);
-        const fdb = await run([
-          "ip",
-          "netns",
-          "exec",
-          first.ns.name,
-          "bridge",
-          "fdb",
-          "show",
-          "dev",
-          "flannel.1",
-        ]);
-        println("  $ bridge fdb show dev flannel.1");
-        for (const line of fdb.stdout.trimEnd().split("\n")) println(`    ${line}`);
-      }
-      await show(first, `ip route show dev ${dev}`, ["route", "show", "dev", dev]);
-      if (pods.length >= 2) {
-        const [a, b] = [pods[0]!, pods[1]!];
-        const ping = await a.ns.exec(["ping", "-c", "3", "-i", "0.2", "-W", "2", b.ip], { check: false });
-        const summary = ping.stdout.split("\n").find((l) => l.includes("packets transmitted")) ?? ping.stderr;
-        println(
-          `\nPod ${a.ip} (${lab.nodes[0]!.name}) → pod ${b.ip} (${lab.nodes[1]!.name}): ${summary.trim()}`,
-        );
-        if (ping.code !== 0) {
-          throw new UserError(`Pods on different nodes cannot reach each other over ${backend}`);
-        }
-      }
-    } finally {
-      await Promise.allSettled(pods.map((p) => p.ns.delete()));
+    await lab.addPods();
+    for (const p of cluster.pods) println(`  ${p.node}: pod ${p.ip} (eth0 on cni0)`);
+    const first = cluster.agentNodes[0]!.name;
+    const show = async (argv: string[]) => {
+      const r = await lab.runtime.exec(plan.topo, first, argv, { check: false });
+      println(`  $ ${argv.join(" ")}`);
+      for (const line of (r.stdout || r.stderr || "(nothing)").trimEnd().split("\n")) println(`    ${line}`);
+    };
+    const dev = o.backend === "vxlan" ? "flannel.1" : o.backend === "udp" ? "flannel0" : "eth1";
+    println(`\nKernel state the agent programmed on ${first}:`);
+    if (o.backend === "vxlan") {
+      await show(["ip", "-d", "link", "show", "flannel.1"]);
+      await show(["ip", "neigh", "show", "dev", "flannel.1"]);
+      await show(["bridge", "fdb", "show", "dev", "flannel.1"]);
     }
-    if (parsed.values["keep-logs"]) {
-      const dest = parsed.values["keep-logs"];
-      await Deno.mkdir(dest, { recursive: true });
-      for (const node of lab.nodes) await Deno.copyFile(`${node.dir}/agent.log`, `${dest}/${node.name}.log`);
-      println(`\nAgent logs copied to ${dest}`);
+    await show(["ip", "route", "show", "dev", dev]);
+    const [a, b] = [cluster.pods[0]!, cluster.pods.find((p) => p.node !== cluster.pods[0]!.node)!];
+    const ping = await lab.runtime.exec(plan.topo, a.node, [
+      ...["ip", "netns", "exec", a.netns],
+      ...["ping", "-c", "3", "-i", "0.2", "-W", "2", b.ip],
+    ], { check: false });
+    const summary = ping.stdout.split("\n").find((l) => l.includes("packets transmitted")) ?? ping.stderr;
+    println(`\nPod ${a.ip} (${a.node}) → pod ${b.ip} (${b.node}): ${summary.trim()}`);
+    if (o.keepLogs) {
+      await Deno.mkdir(o.keepLogs, { recursive: true });
+      for (const n of cluster.agentNodes) {
+        await Deno.copyFile(`${cluster.nodeDir(n.name)}/agent.log`, `${o.keepLogs}/${n.name}.log`);
+      }
+      println(`\nAgent logs copied to ${o.keepLogs}`);
+    }
+    if (ping.code !== 0) {
+      throw new UserError(`Pods on different nodes cannot reach each other over ${o.backend}`);
     }
     println("\nCleaning up: stopping agents and etcd, deleting the namespaces.");
+    return 0;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-  return 0;
 }

@@ -63,6 +63,28 @@ export function scaleLabProblems(o: ScaleLabOptions): string[] {
   return problems;
 }
 
+/**
+ * The exec lines of a switch node: a `kind: linux` node holding a Linux bridge `br0` with the given link
+ * interfaces as its ports (so the file also deploys with containerlab, which makes `kind: bridge` in the host's
+ * namespace). Pure.
+ *
+ * @param ports the switch's link interfaces, in order
+ * @returns the exec lines
+ * @example
+ * ```ts
+ * import { switchExecLines } from "./generate.ts";
+ * const lines = switchExecLines(["eth1", "eth2"]);
+ * if (lines.at(-1) !== "ip link set eth2 master br0") throw new Error(lines.join("; "));
+ * ```
+ */
+export function switchExecLines(ports: readonly string[]): string[] {
+  return [
+    "ip link add br0 type bridge",
+    "ip link set br0 up",
+    ...ports.map((p) => `ip link set ${p} master br0`),
+  ];
+}
+
 /** Node j (1-based) sits on segment ((j-1) mod subnets)+1 as host ⌈j/subnets⌉. */
 function place(j: number, subnets: number): { segment: number; host: number } {
   return { segment: ((j - 1) % subnets) + 1, host: Math.floor((j - 1) / subnets) + 1 };
@@ -112,8 +134,8 @@ export function generateScaleLab(o: ScaleLabOptions): { topology: string; scenar
   for (let s = 1; s <= o.subnets; s++) {
     const n = ports.get(s)!.length;
     t.push(`    sw${s}:`, "      labels: { flannel-lab.role: switch }", "      exec:");
-    t.push("        - ip link add br0 type bridge", "        - ip link set br0 up");
-    for (let p = 1; p <= n; p++) t.push(`        - ip link set eth${p} master br0`);
+    const names = Array.from({ length: n }, (_, p) => `eth${p + 1}`);
+    for (const line of switchExecLines(names)) t.push(`        - ${line}`);
   }
   t.push(
     "    etcd:",

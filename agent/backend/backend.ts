@@ -9,7 +9,7 @@
  * @module
  */
 import type { Logger } from "../../cli/log.ts";
-import type { NetworkConfig } from "../config.ts";
+import type { NetworkConfig } from "../config/mod.ts";
 import type { ExternalInterface } from "../iface.ts";
 import type { Netlink, NetlinkEvent } from "../netlink/mod.ts";
 import type { Lease } from "../subnet/lease.ts";

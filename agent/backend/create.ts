@@ -4,9 +4,9 @@
  * @module
  */
 import type { Backend, BackendContext } from "./backend.ts";
-import { HostGwBackend } from "./hostgw/backend.ts";
-import { createUdpBackend } from "./udp/backend.ts";
-import { VxlanBackend } from "./vxlan/backend.ts";
+import { HostGwBackend } from "./hostgw/mod.ts";
+import { createUdpBackend } from "./udp/mod.ts";
+import { VxlanBackend } from "./vxlan/mod.ts";
 
 /**
  * Sets up the configured backend (vxlan creates or adopts its device here, before the lease is acquired,

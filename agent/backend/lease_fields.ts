@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { BackendConfig } from "../config.ts";
+import type { BackendConfig } from "../config/mod.ts";
 
 /** The backend part of a lease's attributes. */
 export interface BackendLeaseFields {

@@ -6,8 +6,7 @@
  */
 import type { IpNet } from "../ip.ts";
 import { AF_INET, AF_INET6, type Netlink, RTN_BLACKHOLE, RTPROT_KERNEL } from "../netlink/mod.ts";
-import { applyChanges } from "./reconcile/kernel.ts";
-import { type Change, isOwnedRoute, type OwnershipScope, scopeAf } from "./reconcile/changes.ts";
+import { applyChanges, type Change, isOwnedRoute, type OwnershipScope, scopeAf } from "./reconcile/mod.ts";
 import { netContains, parseCidr } from "../ip.ts";
 
 /**

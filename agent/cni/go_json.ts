@@ -5,6 +5,9 @@
  * Go structs keep their field order instead of sorting: pass a `Map` for those (its insertion order is kept).
  * Pure.
  *
+ * Reading JSON as Go's `encoding/json` reads it is the other direction, and a different job (raw text kept,
+ * case-folded field names): `../go_json.ts`. The two share no logic.
+ *
  * @module
  */
 

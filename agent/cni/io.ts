@@ -1,14 +1,16 @@
 /**
  * The real {@linkcode PluginIo}: stdin, the saved-configuration files, and running the delegate plugin found in
- * CNI_PATH with our environment. Thin: no decisions here.
+ * CNI_PATH with our environment (through the shared process runner, `cli/process/run.ts`). Thin: no decisions
+ * here.
  *
  * @module
  */
+// run.ts alone, not the cli/process door: each ADD is a process start, so the plugin loads no more than it uses.
+import { run, type RunResult } from "../../cli/process/run.ts";
 import { CniError, ErrorCode } from "./errors.ts";
-import type { ExecResult, PluginIo } from "./plugin.ts";
+import type { ExecResult, PluginIo } from "./plugin_io.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 function ioError(action: string, path: string, e: unknown, hint = ""): CniError {
   return new CniError(ErrorCode.IoFailure, `failed to ${action} ${path}: ${(e as Error).message}`, hint);
@@ -57,28 +59,19 @@ async function exec(
   program: string,
   options: { stdin: string; env: Record<string, string> },
 ): Promise<ExecResult> {
-  let child: Deno.ChildProcess;
+  let out: RunResult;
   try {
-    child = new Deno.Command(program, {
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: options.env,
-    }).spawn();
+    // No timeout, like libcni: the container runtime bounds the whole ADD. A non-zero exit is the delegate's
+    // answer (its CNI error is on stdout), not ours to throw; only failing to start it is.
+    out = await run([program], { stdin: options.stdin, env: options.env, check: false });
   } catch (e) {
     throw new CniError(
       ErrorCode.Internal,
       `failed to run the delegate plugin ${program}: ${(e as Error).message}`,
     );
   }
-  const writer = child.stdin.getWriter();
-  // A plugin that exits without reading stdin is judged by its exit code.
-  await writer.write(encoder.encode(options.stdin)).catch(() => {});
-  await writer.close().catch(() => {});
-  const out = await child.output();
-  const stderr = decoder.decode(out.stderr);
-  if (stderr) writeStderr(stderr); // the delegate's diagnostics reach the runtime's log, as with libcni
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr };
+  if (out.stderr) writeStderr(out.stderr); // the delegate's diagnostics reach the runtime's log, as with libcni
+  return { code: out.code, stdout: out.stdout, stderr: out.stderr };
 }
 
 /**

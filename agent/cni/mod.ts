@@ -13,7 +13,9 @@
  * @module
  */
 export { main } from "./main.ts";
-export { type ExecResult, type Outcome, type PluginIo, runPlugin, savedPath } from "./plugin.ts";
+export { type Outcome, runPlugin } from "./plugin.ts";
+export type { ExecResult, PluginIo } from "./plugin_io.ts";
+export { savedPath } from "./saved_config.ts";
 export { buildDelegateConfig, type DelegateConfig, renderDelegateConfig } from "./delegate_config.ts";
 export { parseSubnetEnv, type SubnetEnv, SubnetEnvError } from "./subnet_env.ts";
 export { CniError, ErrorCode } from "./errors.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type ExecResult, type PluginIo, runPlugin } from "./plugin.ts";
+import { runPlugin } from "./plugin.ts";
+import type { ExecResult, PluginIo } from "./plugin_io.ts";
 
 const SUBNET_ENV =
   "FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1472\nFLANNEL_IPMASQ=true\n";

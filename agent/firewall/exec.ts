@@ -1,9 +1,11 @@
 /**
  * Running iptables / nft for the firewall: a function-shaped seam, so unit tests can stand in for the tools and
- * integration tests can run them inside a throwaway namespace (`prefix: ["ip", "netns", "exec", ns]`).
+ * integration tests can run them inside a throwaway namespace (`prefix: ["ip", "netns", "exec", ns]`). The real
+ * runner is a thin adapter over the shared process runner (`cli/process`), which owns timeouts and TERM then KILL.
  *
  * @module
  */
+import { run } from "../../cli/process/mod.ts";
 
 /** What a finished command produced. */
 export interface CommandOutput {
@@ -32,14 +34,22 @@ export class FirewallCommandError extends Error {
   }
 }
 
-const decoder = new TextDecoder();
+/** Options of {@linkcode commandRunner}. */
+export interface CommandRunnerOptions {
+  /** Stop a command (TERM, then KILL) after this long (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Stop a running command when this aborts (the runner then rejects with the runner's `CommandError`). */
+  readonly signal?: AbortSignal;
+}
 
 /**
- * The real runner: `Deno.Command`, with `prefix` prepended (tests: `["ip", "netns", "exec", ns]`) and a timeout
- * (iptables `--wait` can block behind another holder of the xtables lock).
+ * The real runner: the shared process runner (`cli/process`), with `prefix` prepended (tests:
+ * `["ip", "netns", "exec", ns]`) and a timeout (iptables `--wait` can block behind another holder of the xtables
+ * lock). A non-zero exit, or a command stopped by the timeout, is returned with its code, never thrown: callers
+ * judge it ({@linkcode mustRun}).
  *
  * @param prefix words put before every command
- * @param timeoutMs kill the command after this long
+ * @param options timeout and abort signal
  * @returns the runner
  * @example
  * ```ts ignore
@@ -47,24 +57,21 @@ const decoder = new TextDecoder();
  * const { stdout } = await run(["iptables-save", "-t", "nat"]);
  * ```
  */
-export function commandRunner(prefix: readonly string[] = [], timeoutMs = 30_000): CommandRunner {
+export function commandRunner(
+  prefix: readonly string[] = [],
+  options: CommandRunnerOptions = {},
+): CommandRunner {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   return async (argv, stdin) => {
-    const [program, ...args] = [...prefix, ...argv];
-    if (!program) throw new TypeError("commandRunner needs a command");
-    const child = new Deno.Command(program, {
-      args,
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(timeoutMs),
-    }).spawn();
-    if (stdin !== undefined) {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(stdin)).catch(() => {});
-      await w.close().catch(() => {});
-    }
-    const out = await child.output();
-    return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+    const command = [...prefix, ...argv];
+    if (!command.length) throw new TypeError("commandRunner needs a command");
+    const { code, stdout, stderr } = await run(command, {
+      check: false,
+      timeoutMs,
+      ...(stdin === undefined ? {} : { stdin }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { code, stdout, stderr };
   };
 }
 

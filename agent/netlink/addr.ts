@@ -6,7 +6,9 @@
  *
  * @module
  */
-import { Attrs, AttrWriter, decodeIfAddrMsg, encodeIfAddrMsg, type NetlinkMessage } from "./codec.ts";
+import { Attrs, AttrWriter } from "./attrs.ts";
+import type { NetlinkMessage } from "./codec.ts";
+import { decodeIfAddrMsg, encodeIfAddrMsg } from "./family_headers.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -27,7 +29,8 @@ import {
   RTM_NEWADDR,
 } from "./consts.ts";
 import { formatIp, type IfIndex, type IpAddr, parseIp, parsePrefix } from "./inet.ts";
-import type { NetlinkRequest, NetlinkSocket } from "./socket.ts";
+import type { NetlinkRequest } from "./request.ts";
+import type { NetlinkSocket } from "./socket.ts";
 
 /** An address as the kernel reports it. */
 export interface Addr {

@@ -76,11 +76,8 @@ export const RTMGRP_IPV4_ROUTE = 0x40;
 export const RTMGRP_IPV6_IFADDR = 0x100;
 export const RTMGRP_IPV6_ROUTE = 0x400;
 
-// address families
-export const AF_UNSPEC = 0;
-export const AF_INET = 2;
-export const AF_BRIDGE = 7;
-export const AF_INET6 = 10;
+// address families (linux/socket.h): declared once with the other socket constants
+export { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC } from "../libc/mod.ts";
 
 // linux/if.h
 export const IFF_UP = 0x1;

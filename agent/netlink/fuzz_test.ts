@@ -4,18 +4,9 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  Attrs,
-  decodeDone,
-  decodeError,
-  decodeIfAddrMsg,
-  decodeIfInfoMsg,
-  decodeNdMsg,
-  decodeRtMsg,
-  type NetlinkMessage,
-  parseAttrs,
-  parseMessages,
-} from "./codec.ts";
+import { decodeDone, decodeError, type NetlinkMessage, parseMessages } from "./codec.ts";
+import { Attrs, parseAttrs } from "./attrs.ts";
+import { decodeIfAddrMsg, decodeIfInfoMsg, decodeNdMsg, decodeRtMsg } from "./family_headers.ts";
 import { NetlinkCodecError } from "./errors.ts";
 import { decodeLink } from "./link.ts";
 import { decodeAddr } from "./addr.ts";

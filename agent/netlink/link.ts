@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { Attrs, AttrWriter, decodeIfInfoMsg, encodeIfInfoMsg, type NetlinkMessage } from "./codec.ts";
+import { Attrs, AttrWriter } from "./attrs.ts";
+import type { NetlinkMessage } from "./codec.ts";
+import { decodeIfInfoMsg, encodeIfInfoMsg } from "./family_headers.ts";
 import {
   AF_UNSPEC,
   IFF_LOWER_UP,
@@ -36,8 +38,9 @@ import { formatMac, type IfIndex, type MacAddr, parseMac } from "./inet.ts";
 import { type BridgeInfo, type BridgeSpec, decodeBridgeData, encodeBridgeData } from "./link_kinds/bridge.ts";
 import { encodeVethData, type VethPeer } from "./link_kinds/veth.ts";
 import { decodeVxlanData, encodeVxlanData, type VxlanInfo, type VxlanSpec } from "./link_kinds/vxlan.ts";
-import type { NetlinkRequest, NetlinkSocket } from "./socket.ts";
-import { closeQuietly, O_CLOEXEC, O_RDONLY, openRaw } from "./_ffi.ts";
+import type { NetlinkRequest } from "./request.ts";
+import type { NetlinkSocket } from "./socket.ts";
+import { closeQuietly, O_CLOEXEC, O_RDONLY, openRaw } from "../libc/mod.ts";
 
 /** RFC 2863 operational states (`IFLA_OPERSTATE`), as `ip` names them. */
 const OPER_STATES = ["UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"] as const;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { decodeLink, linkAddRequest, linkDeleteRequest, linkSetRequest } from "./link.ts";
 import { IFF_UP, NLM_F_CREATE, NLM_F_EXCL, RTM_DELLINK, RTM_NEWLINK } from "./consts.ts";
-import { decodeIfInfoMsg, type NetlinkMessage } from "./codec.ts";
+import type { NetlinkMessage } from "./codec.ts";
+import { decodeIfInfoMsg } from "./family_headers.ts";
 import { fixture } from "./testdata/fixtures.ts";
 
 const asMessage = (payload: Uint8Array, type = RTM_NEWLINK): NetlinkMessage => ({

@@ -14,7 +14,8 @@
  *   (the main thread enters it only while creating the socket). Without it, the current namespace is used.
  * - Waiting never blocks the event loop; big dumps yield to timers. `NLDEBUG=1` logs messages to stderr.
  *
- * This folder imports nothing else from the project.
+ * This folder imports nothing else from the project but `agent/libc/`, the FFI bindings it shares with the udp
+ * data path.
  *
  * @example Add a route and read it back
  * ```ts ignore
@@ -30,7 +31,10 @@
 export * from "./consts.ts";
 export * from "./errors.ts";
 export * from "./codec.ts";
+export * from "./attrs.ts";
+export * from "./family_headers.ts";
 export * from "./inet.ts";
+export * from "./request.ts";
 export * from "./socket.ts";
 export * from "./netlink.ts";
 export * from "./link.ts";
@@ -45,4 +49,4 @@ export type { BridgeInfo, BridgeSpec } from "./link_kinds/bridge.ts";
 export { decodeBridgeData, encodeBridgeData } from "./link_kinds/bridge.ts";
 export type { VethPeer } from "./link_kinds/veth.ts";
 export { encodeVethData } from "./link_kinds/veth.ts";
-export { currentNetnsInode, OsError } from "./_ffi.ts";
+export { currentNetnsInode, OsError } from "../libc/mod.ts";

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Attrs, AttrWriter, decodeNdMsg, encodeNdMsg, type NetlinkMessage } from "./codec.ts";
+import { Attrs, AttrWriter } from "./attrs.ts";
+import type { NetlinkMessage } from "./codec.ts";
+import { decodeNdMsg, encodeNdMsg } from "./family_headers.ts";
 import {
   AF_BRIDGE,
   AF_INET,
@@ -30,7 +32,8 @@ import {
   RTM_NEWNEIGH,
 } from "./consts.ts";
 import { formatIp, formatMac, type IfIndex, type IpAddr, type MacAddr, parseIp, parseMac } from "./inet.ts";
-import type { NetlinkRequest, NetlinkSocket } from "./socket.ts";
+import type { NetlinkRequest } from "./request.ts";
+import type { NetlinkSocket } from "./socket.ts";
 
 /** A neighbour or FDB entry as the kernel reports it. */
 export interface Neigh {

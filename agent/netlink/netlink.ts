@@ -8,7 +8,8 @@ import { AddrOps } from "./addr.ts";
 import { LinkOps } from "./link.ts";
 import { FdbOps, NeighOps } from "./neigh.ts";
 import { RouteOps } from "./route.ts";
-import { type BatchOptions, type BatchResult, type NetlinkRequest, NetlinkSocket } from "./socket.ts";
+import type { BatchResult, NetlinkRequest } from "./request.ts";
+import { type BatchOptions, NetlinkSocket } from "./socket.ts";
 import type { NetlinkMessage } from "./codec.ts";
 
 /** Options for {@link Netlink.open}. */

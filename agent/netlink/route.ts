@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Attrs, AttrWriter, decodeRtMsg, encodeRtMsg, type NetlinkMessage } from "./codec.ts";
+import { Attrs, AttrWriter } from "./attrs.ts";
+import type { NetlinkMessage } from "./codec.ts";
+import { decodeRtMsg, encodeRtMsg } from "./family_headers.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -39,7 +41,8 @@ import {
   RTPROT_UNSPEC,
 } from "./consts.ts";
 import { formatIp, type IfIndex, type IpAddr, parseIp, parsePrefix } from "./inet.ts";
-import type { NetlinkRequest, NetlinkSocket } from "./socket.ts";
+import type { NetlinkRequest } from "./request.ts";
+import type { NetlinkSocket } from "./socket.ts";
 import { NetlinkError } from "./errors.ts";
 
 /** A route as the kernel reports it. */

@@ -11,7 +11,8 @@ import {
   RTM_NEWROUTE,
   RTPROT_BOOT,
 } from "./consts.ts";
-import { decodeRtMsg, type NetlinkMessage } from "./codec.ts";
+import type { NetlinkMessage } from "./codec.ts";
+import { decodeRtMsg } from "./family_headers.ts";
 import { fixture } from "./testdata/fixtures.ts";
 
 const asMessage = (payload: Uint8Array): NetlinkMessage => ({

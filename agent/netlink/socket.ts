@@ -1,106 +1,39 @@
 /**
- * The netlink socket: FFI system calls, sequence numbers, ACK matching, multi-part dumps (with
- * `NLM_F_DUMP_INTR` retries), batching and the wait that keeps Deno's event loop free.
+ * The netlink socket: sequence numbers, ACK matching, multi-part dumps (with `NLM_F_DUMP_INTR` retries),
+ * batching, event reception, and the wait that keeps Deno's event loop free. The system calls are in
+ * `_socket_io.ts`; framing and error wording, which are pure, in `request.ts`.
  *
- * Waiting: a `nonblocking` FFI `poll()` on [socket, eventfd] waits on a worker thread; the socket is then drained
- * synchronously with `MSG_DONTWAIT` on the main thread, where errno is reliable. `close()` writes the eventfd to
- * end a pending wait. rtnetlink handles a request synchronously inside `sendto()`, so an ACK is usually already
- * queued when the send returns and no wait happens at all.
+ * rtnetlink handles a request synchronously inside `sendto()`, so an ACK is usually already queued when the send
+ * returns and no wait happens at all. Long replies yield to timers and I/O every few milliseconds.
  *
  * Set `NLDEBUG=1` (or `2` for payload hex) to log every message sent and received to stderr.
  *
  * @module
  */
+import { EINTR, ENOBUFS, OsError } from "../libc/mod.ts";
+import { decodeDone, decodeError, type NetlinkMessage, parseMessages } from "./codec.ts";
 import {
-  check,
-  closeQuietly,
-  EAGAIN,
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
-  EINTR,
-  ENOBUFS,
-  errno,
-  getIntOpt,
-  lib,
-  MSG_DONTWAIT,
-  MSG_TRUNC,
-  OsError,
-  POLLIN,
-  setIntOpt,
-  SO_RCVBUF,
-  SO_RCVBUFFORCE,
-  SO_SNDBUF,
-  SO_SNDBUFFORCE,
-  SOCK_CLOEXEC,
-  SOCK_RAW,
-  SOL_SOCKET,
-  withNetns,
-} from "./_ffi.ts";
-import {
-  decodeDone,
-  decodeError,
-  type NetlinkMessage,
-  NLMSG_ALIGN,
-  parseMessages,
-  writeHeader,
-} from "./codec.ts";
-import {
-  NETLINK_CAP_ACK,
-  NETLINK_EXT_ACK,
-  NETLINK_GET_STRICT_CHK,
-  NETLINK_ROUTE,
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_DUMP_INTR,
   NLM_F_REQUEST,
   NLMSG_DONE,
   NLMSG_ERROR,
-  NLMSG_HDRLEN,
   NLMSG_NOOP,
   NLMSG_OVERRUN,
-  SOL_NETLINK,
 } from "./consts.ts";
-import { NetlinkCodecError, NetlinkError } from "./errors.ts";
-import { debugEnabled, debugMessages } from "./_debug.ts";
+import { NetlinkError } from "./errors.ts";
+import {
+  batchChunk,
+  type BatchResult,
+  encodeBatch,
+  frameRequest,
+  type NetlinkRequest,
+  requestError,
+} from "./request.ts";
+import { SocketIo, type SocketOptions } from "./_socket_io.ts";
 
-const AF_NETLINK = 16;
-
-/**
- * One request, as pure data: the family modules build these (`routeAddRequest(...)` etc.), the socket numbers
- * and sends them. The header's length, sequence number and port id are filled in at send time.
- */
-export interface NetlinkRequest {
-  /** `nlmsg_type`, e.g. `RTM_NEWROUTE`. */
-  readonly type: number;
-  /** Flags besides `NLM_F_REQUEST`/`NLM_F_ACK`/`NLM_F_DUMP`, which the socket adds. */
-  readonly flags: number;
-  /** The family header and attributes. */
-  readonly payload: Uint8Array;
-  /** The operation, for errors: "add route". */
-  readonly op: string;
-  /** A one-line summary for errors: "10.42.7.0/24 via 10.42.7.0 dev 5 onlink". */
-  readonly summary: string;
-}
-
-/** The outcome of one request of a batch. */
-export type BatchResult = { readonly ok: true } | { readonly ok: false; readonly error: NetlinkError };
-
-/** Options for {@link NetlinkSocket.open}. */
-export interface SocketOptions {
-  /**
-   * Open the socket in this network namespace: a name under /run/netns (as `ip netns add` makes) or a path
-   * such as /proc/PID/ns/net. The socket stays bound to it for life. Default: the current namespace.
-   */
-  readonly netns?: string;
-  /** Multicast group bit mask (`RTMGRP_*`) to join, for event monitoring. Default 0. */
-  readonly groups?: number;
-  /** Receive buffer in bytes (forced past `rmem_max` when privileged). Default 8 MiB. */
-  readonly receiveBuffer?: number;
-  /** Send buffer in bytes (bounds the size of one batched send). Default 4 MiB. */
-  readonly sendBuffer?: number;
-  /** `NETLINK_GET_STRICT_CHK`: the kernel validates dump requests strictly. Default true. */
-  readonly strict?: boolean;
-}
+export type { SocketOptions } from "./_socket_io.ts";
 
 /** Options for {@link NetlinkSocket.batch}. */
 export interface BatchOptions {
@@ -110,8 +43,6 @@ export interface BatchOptions {
 
 /** How long the main thread may work on a reply before it yields to timers and I/O. */
 const YIELD_AFTER_MS = 4;
-/** Receive buffer per datagram: dumps come in skbs of up to 32 KiB, multicast events are small. */
-const RECV_BUF = 256 * 1024;
 /** Estimated receive-buffer cost of one queued ACK skb (truesize), for chunking batches. */
 const ACK_TRUESIZE = 1024;
 const DUMP_INTR_RETRIES = 5;
@@ -133,45 +64,24 @@ function yieldToEventLoop(): Promise<void> {
  * ```
  */
 export class NetlinkSocket implements Disposable {
-  readonly #fd: number;
-  readonly #efd: number;
+  readonly #io: SocketIo;
   /** The port id the kernel assigned (`nl_pid`). */
   readonly pid: number;
   /** The namespace given at open, for messages. */
   readonly netns: string | undefined;
-  readonly #rbuf = new Uint8Array(RECV_BUF);
-  readonly #rbufLen = BigInt(RECV_BUF);
-  readonly #pollfds = new Uint8Array(16);
-  readonly #kernelAddr = new Uint8Array(12);
   readonly #maxAcksPerSend: number;
   readonly #maxSendBytes: number;
   #seq: number;
-  #closed = false;
-  #waiting: Promise<number> | undefined;
   #lock: Promise<void> = Promise.resolve();
 
-  private constructor(
-    fd: number,
-    efd: number,
-    pid: number,
-    netns: string | undefined,
-    rcv: number,
-    snd: number,
-  ) {
-    this.#fd = fd;
-    this.#efd = efd;
-    this.pid = pid;
+  private constructor(io: SocketIo, netns: string | undefined) {
+    this.#io = io;
+    this.pid = io.pid;
     this.netns = netns;
     // Seeded from the clock like iproute2, so a restarted process does not match stale replies by chance.
     this.#seq = (Math.floor(Date.now() / 1000) & 0x3fffffff) + 1;
-    this.#maxAcksPerSend = Math.max(16, Math.min(1024, Math.floor(rcv / ACK_TRUESIZE)));
-    this.#maxSendBytes = Math.max(16 * 1024, Math.floor(snd / 2));
-    const pv = new DataView(this.#pollfds.buffer);
-    pv.setInt32(0, fd, true);
-    pv.setInt16(4, POLLIN, true);
-    pv.setInt32(8, efd, true);
-    pv.setInt16(12, POLLIN, true);
-    new DataView(this.#kernelAddr.buffer).setUint16(0, AF_NETLINK, true);
+    this.#maxAcksPerSend = Math.max(16, Math.min(1024, Math.floor(io.receiveBufferBytes / ACK_TRUESIZE)));
+    this.#maxSendBytes = Math.max(16 * 1024, Math.floor(io.sendBufferBytes / 2));
   }
 
   /**
@@ -188,37 +98,12 @@ export class NetlinkSocket implements Disposable {
    * ```
    */
   static open(options: SocketOptions = {}): NetlinkSocket {
-    const c = lib();
-    const make = () =>
-      check("socket(AF_NETLINK)", c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    const fd = options.netns === undefined ? make() : withNetns(options.netns, make);
-    let efd = -1;
-    try {
-      efd = check("eventfd", c.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-      const rcv = setBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, options.receiveBuffer ?? 8 << 20);
-      const snd = setBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, options.sendBuffer ?? 4 << 20);
-      setIntOpt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
-      setIntOpt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
-      if (options.strict ?? true) setIntOpt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
-      const sa = new Uint8Array(12);
-      const sv = new DataView(sa.buffer);
-      sv.setUint16(0, AF_NETLINK, true);
-      sv.setUint32(8, options.groups ?? 0, true);
-      check("bind(AF_NETLINK)", c.bind(fd, sa, 12));
-      const len = new Uint8Array(4);
-      new DataView(len.buffer).setUint32(0, 12, true);
-      check("getsockname", c.getsockname(fd, sa, len));
-      return new NetlinkSocket(fd, efd, sv.getUint32(4, true), options.netns, rcv, snd);
-    } catch (e) {
-      closeQuietly(efd);
-      closeQuietly(fd);
-      throw e;
-    }
+    return new NetlinkSocket(SocketIo.open(options), options.netns);
   }
 
   /** Whether {@link close} was called. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#io.closed;
   }
 
   /**
@@ -231,17 +116,7 @@ export class NetlinkSocket implements Disposable {
    * ```
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const one = new Uint8Array(8);
-    one[0] = 1;
-    lib().write(this.#efd, one, 8n);
-    const release = () => {
-      closeQuietly(this.#fd);
-      closeQuietly(this.#efd);
-    };
-    if (this.#waiting) this.#waiting.then(release, release);
-    else release();
+    this.#io.close();
   }
 
   [Symbol.dispose](): void {
@@ -259,7 +134,7 @@ export class NetlinkSocket implements Disposable {
     this.#lock = new Promise((r) => (release = r));
     await prev;
     try {
-      if (this.#closed) {
+      if (this.#io.closed) {
         throw new NetlinkError({ errno: 9, op: "use netlink socket", seq: 0, request: "socket closed" });
       }
       return await fn();
@@ -268,64 +143,19 @@ export class NetlinkSocket implements Disposable {
     }
   }
 
-  #send(buf: Uint8Array<ArrayBuffer>, len: number): void {
-    if (debugEnabled()) debugMessages(">", buf.subarray(0, len));
-    for (;;) {
-      const n = Number(lib().sendto(this.#fd, buf, BigInt(len), 0, this.#kernelAddr, 12));
-      if (n >= 0) return;
-      const e = errno();
-      if (e !== EINTR) throw new OsError("sendto(netlink)", e);
-    }
-  }
-
-  /** One datagram if one is queued (a copy), `null` if none, or throws OsError (ENOBUFS on overrun). */
-  #recvNow(): Uint8Array | null {
-    for (;;) {
-      const n = Number(lib().recv(this.#fd, this.#rbuf, this.#rbufLen, MSG_DONTWAIT | MSG_TRUNC));
-      if (n >= 0) {
-        if (n > this.#rbuf.length) {
-          throw new NetlinkCodecError(
-            `Cannot receive netlink datagram: ${n} bytes exceed the ${RECV_BUF}-byte buffer`,
-          );
-        }
-        const d = this.#rbuf.slice(0, n);
-        if (debugEnabled()) debugMessages("<", d);
-        return d;
-      }
-      const e = errno();
-      if (e === EAGAIN) return null;
-      if (e !== EINTR) throw new OsError("recv(netlink)", e);
-    }
-  }
-
-  /** Waits off the main thread until the socket is readable (or the socket is closed). */
-  async #waitReadable(): Promise<void> {
-    if (this.#closed) throw new OsError("wait on netlink socket: socket closed", 9);
-    const pv = new DataView(this.#pollfds.buffer);
-    pv.setInt16(6, 0, true);
-    pv.setInt16(14, 0, true);
-    this.#waiting = lib().poll(this.#pollfds, 2n, -1);
-    try {
-      await this.#waiting;
-    } finally {
-      this.#waiting = undefined;
-    }
-    if (this.#closed) throw new OsError("wait on netlink socket: socket closed", 9);
-  }
-
   /** Receives datagrams until `handle` says it has seen everything; yields to the event loop on long runs. */
   async #receiveUntil(handle: (m: NetlinkMessage) => boolean, onNoBufs: () => boolean): Promise<void> {
     let lastYield = performance.now();
     for (;;) {
       let d: Uint8Array | null;
       try {
-        d = this.#recvNow();
+        d = this.#io.recvNow();
       } catch (e) {
         if (e instanceof OsError && e.errno === ENOBUFS && onNoBufs()) return;
         throw e;
       }
       if (d === null) {
-        await this.#waitReadable();
+        await this.#io.waitReadable();
         lastYield = performance.now();
         continue;
       }
@@ -338,30 +168,6 @@ export class NetlinkSocket implements Disposable {
         lastYield = performance.now();
       }
     }
-  }
-
-  #frame(req: NetlinkRequest, flags: number, seq: number): Uint8Array<ArrayBuffer> {
-    const len = NLMSG_HDRLEN + req.payload.length;
-    const buf = new Uint8Array(NLMSG_ALIGN(len));
-    writeHeader(buf, 0, len, { type: req.type, flags: req.flags | flags, seq, pid: this.pid });
-    buf.set(req.payload, NLMSG_HDRLEN);
-    return buf;
-  }
-
-  #error(
-    req: NetlinkRequest,
-    seq: number,
-    err: number,
-    extack: { message?: string; offset?: number },
-  ): NetlinkError {
-    return new NetlinkError({
-      errno: -err,
-      op: req.op,
-      seq,
-      request: req.summary,
-      ...(extack.message === undefined ? {} : { extackMessage: extack.message }),
-      ...(extack.offset === undefined ? {} : { extackOffset: extack.offset }),
-    });
   }
 
   /**
@@ -379,15 +185,15 @@ export class NetlinkSocket implements Disposable {
   request(req: NetlinkRequest): Promise<NetlinkMessage[]> {
     return this.#exclusive(async () => {
       const seq = this.#nextSeq();
-      const buf = this.#frame(req, NLM_F_REQUEST | NLM_F_ACK, seq);
-      this.#send(buf, buf.length);
+      const buf = frameRequest(req, { flags: NLM_F_REQUEST | NLM_F_ACK, seq, pid: this.pid });
+      this.#io.send(buf, buf.length);
       const out: NetlinkMessage[] = [];
       let failure: NetlinkError | undefined;
       await this.#receiveUntil((m) => {
         if (m.header.seq !== seq) return false;
         if (m.header.type === NLMSG_ERROR) {
           const e = decodeError(m);
-          if (e.error !== 0) failure = this.#error(req, seq, e.error, e.extack);
+          if (e.error !== 0) failure = requestError(req, seq, e.error, e.extack);
           return true;
         }
         if (m.header.type === NLMSG_DONE) return false;
@@ -424,8 +230,8 @@ export class NetlinkSocket implements Disposable {
     return this.#exclusive(async () => {
       for (let attempt = 0;; attempt++) {
         const seq = this.#nextSeq();
-        const buf = this.#frame(req, NLM_F_REQUEST | NLM_F_DUMP, seq);
-        this.#send(buf, buf.length);
+        const buf = frameRequest(req, { flags: NLM_F_REQUEST | NLM_F_DUMP, seq, pid: this.pid });
+        this.#io.send(buf, buf.length);
         const out: (T | NetlinkMessage)[] = [];
         let failure: NetlinkError | undefined;
         let interrupted = false;
@@ -435,12 +241,12 @@ export class NetlinkSocket implements Disposable {
           switch (m.header.type) {
             case NLMSG_DONE: {
               const d = decodeDone(m);
-              if (d.error !== 0) failure = this.#error(req, seq, d.error, d.extack);
+              if (d.error !== 0) failure = requestError(req, seq, d.error, d.extack);
               return true;
             }
             case NLMSG_ERROR: {
               const e = decodeError(m);
-              failure = this.#error(req, seq, e.error === 0 ? -5 : e.error, e.extack);
+              failure = requestError(req, seq, e.error === 0 ? -5 : e.error, e.extack);
               return true;
             }
             case NLMSG_NOOP:
@@ -497,31 +303,15 @@ export class NetlinkSocket implements Disposable {
       const perSend = Math.max(1, Math.min(options.maxPerSend ?? this.#maxAcksPerSend, this.#maxAcksPerSend));
       let i = 0;
       while (i < reqs.length) {
-        // Build one send buffer in place.
-        let bytes = 0;
-        let j = i;
-        while (j < reqs.length && j - i < perSend) {
-          const size = NLMSG_ALIGN(NLMSG_HDRLEN + reqs[j]!.payload.length);
-          if (j > i && bytes + size > this.#maxSendBytes) break;
-          bytes += size;
-          j++;
-        }
-        const buf = new Uint8Array(bytes);
+        const chunk = batchChunk(reqs, i, { maxMessages: perSend, maxBytes: this.#maxSendBytes });
+        const j = chunk.end;
         const firstSeq = this.#seq + 1;
-        let off = 0;
-        for (let k = i; k < j; k++) {
-          const r = reqs[k]!;
-          const len = NLMSG_HDRLEN + r.payload.length;
-          writeHeader(buf, off, len, {
-            type: r.type,
-            flags: r.flags | NLM_F_REQUEST | NLM_F_ACK,
-            seq: this.#nextSeq(),
-            pid: this.pid,
-          });
-          buf.set(r.payload, off + NLMSG_HDRLEN);
-          off += NLMSG_ALIGN(len);
-        }
-        this.#send(buf, bytes);
+        const buf = encodeBatch(reqs, i, chunk, {
+          flags: NLM_F_REQUEST | NLM_F_ACK,
+          pid: this.pid,
+          nextSeq: () => this.#nextSeq(),
+        });
+        this.#io.send(buf, chunk.bytes);
         const base = i;
         let pending = j - i;
         await this.#receiveUntil((m) => {
@@ -531,12 +321,12 @@ export class NetlinkSocket implements Disposable {
           const e = decodeError(m);
           results[idx] = e.error === 0
             ? { ok: true }
-            : { ok: false, error: this.#error(reqs[idx]!, m.header.seq, e.error, e.extack) };
+            : { ok: false, error: requestError(reqs[idx]!, m.header.seq, e.error, e.extack) };
           return --pending === 0;
         }, () => {
           // Lost ACKs: take what is still queued, then give up on the rest (the kernel is done with the chunk
           // by the time sendto() returns, so nothing more will come).
-          for (let d = this.#recvSafe(); d !== null; d = this.#recvSafe()) {
+          for (let d = this.#io.recvSafe(); d !== null; d = this.#io.recvSafe()) {
             for (const m of parseMessages(d)) {
               if (m.header.type !== NLMSG_ERROR) continue;
               const idx = base + ((m.header.seq - firstSeq) >>> 0);
@@ -544,7 +334,7 @@ export class NetlinkSocket implements Disposable {
               const e = decodeError(m);
               results[idx] = e.error === 0
                 ? { ok: true }
-                : { ok: false, error: this.#error(reqs[idx]!, m.header.seq, e.error, e.extack) };
+                : { ok: false, error: requestError(reqs[idx]!, m.header.seq, e.error, e.extack) };
             }
           }
           for (let k = base; k < j; k++) {
@@ -566,15 +356,6 @@ export class NetlinkSocket implements Disposable {
     });
   }
 
-  #recvSafe(): Uint8Array | null {
-    try {
-      return this.#recvNow();
-    } catch (e) {
-      if (e instanceof OsError && e.errno === ENOBUFS) return this.#recvSafe();
-      throw e;
-    }
-  }
-
   /**
    * Waits for multicast messages (sockets opened with `groups`) and returns everything queued, or `"overrun"`
    * when the kernel dropped messages (ENOBUFS): the caller must then resync from a dump.
@@ -593,7 +374,7 @@ export class NetlinkSocket implements Disposable {
         for (;;) {
           let d: Uint8Array | null;
           try {
-            d = this.#recvNow();
+            d = this.#io.recvNow();
           } catch (e) {
             if (e instanceof OsError && e.errno === ENOBUFS) return "overrun";
             throw e;
@@ -603,19 +384,8 @@ export class NetlinkSocket implements Disposable {
           if (out.length >= 4096) return out;
         }
         if (out.length > 0) return out;
-        await this.#waitReadable();
+        await this.#io.waitReadable();
       }
     });
   }
-}
-
-function setBuffer(fd: number, force: number, plain: number, size: number): number {
-  try {
-    setIntOpt(fd, SOL_SOCKET, force, size);
-  } catch (e) {
-    // Without CAP_NET_ADMIN the FORCE variant is refused; the plain one is capped at rmem_max/wmem_max.
-    if (!(e instanceof OsError)) throw e;
-    setIntOpt(fd, SOL_SOCKET, plain, size);
-  }
-  return getIntOpt(fd, SOL_SOCKET, plain);
 }

@@ -3,7 +3,7 @@
  * packet-information header), non-persistent, so the device disappears with the last descriptor.
  *
  * The device is created in the network namespace of the thread calling `TUNSETIFF`; with `netns` the open and
- * the ioctl run with the main thread switched into it (see `_ffi.ts` `withNetns`).
+ * the ioctl run with the main thread switched into it (see `withNetns` in `agent/libc/netns.ts`).
  *
  * I/O is for a userspace encapsulation loop: the descriptor is non-blocking; {@link Tun.readBatch} waits with a
  * `nonblocking` FFI `poll()` off the main thread, then drains up to `max` packets synchronously (one FFI call
@@ -27,7 +27,7 @@ import {
   OsError,
   POLLIN,
   withNetns,
-} from "./_ffi.ts";
+} from "../libc/mod.ts";
 import { IFF_NO_PI, IFF_TUN, IFNAMSIZ, TUNSETIFF } from "./consts.ts";
 
 /** Options for {@link Tun.open}. */

@@ -11,7 +11,7 @@
  * @module
  */
 import { UserError } from "../../cli/errors.ts";
-import type { SubnetPool } from "../config.ts";
+import type { SubnetPool } from "../config/mod.ts";
 import { bitsOf, formatIp, type IpNet } from "../ip.ts";
 
 /** How many free candidates upstream collects before picking one at random. */
@@ -66,7 +66,7 @@ function candidateCount(pool: SubnetPool): bigint {
  * @example
  * ```ts
  * import { isCompatibleSubnet } from "./allocator.ts";
- * import { parseNetworkConfig } from "../config.ts";
+ * import { parseNetworkConfig } from "../config/mod.ts";
  * import { parseCidr } from "../ip.ts";
  * const pool = parseNetworkConfig(`{"Network":"10.5.0.0/16","Backend":{"Type":"vxlan"}}`).ipv4!;
  * console.assert(isCompatibleSubnet(pool, parseCidr("10.5.7.0/24")));
@@ -94,7 +94,7 @@ export function isCompatibleSubnet(pool: SubnetPool, subnet: IpNet): boolean {
  * @example
  * ```ts
  * import { allocateSubnet } from "./allocator.ts";
- * import { parseNetworkConfig } from "../config.ts";
+ * import { parseNetworkConfig } from "../config/mod.ts";
  * import { formatCidr, parseCidr } from "../ip.ts";
  * const pool = parseNetworkConfig(`{"Network":"10.5.0.0/22","SubnetLen":24,"Backend":{"Type":"vxlan"}}`).ipv4!;
  * const taken = [parseCidr("10.5.1.0/24"), parseCidr("10.5.2.0/24")];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { UserError } from "../../cli/errors.ts";
-import { parseNetworkConfig, type SubnetPool } from "../config.ts";
+import { parseNetworkConfig, type SubnetPool } from "../config/mod.ts";
 import { bitsOf, formatCidr, type IpNet, lastAddr, makeNet, netOverlaps, parseCidr, parseIp } from "../ip.ts";
 import { allocateSubnet, isCompatibleSubnet, SubnetPoolExhaustedError } from "./allocator.ts";
 

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { goFieldMatches, type GoJsonNode, GoJsonSyntaxError, parseGoIp4, parseGoJson } from "../config.ts";
+import { parseGoIp4 } from "../go_ip.ts";
+import { goFieldMatches, type GoJsonNode, GoJsonSyntaxError, parseGoJson } from "../go_json.ts";
 import { bitsOf, formatIp, type IpAddr, type IpNet, parseIp, parseIp4 } from "../ip.ts";
 import type { LeaseAttrs, LeaseSubnets } from "./lease.ts";
 

@@ -16,17 +16,26 @@
  * The snapshot is level-triggered: on every (re)connection the full listing replaces it and the difference is
  * emitted as events, so a missed watch event or a compaction heals by itself.
  *
+ * This file is the I/O loop (registry calls, retries, timers, logs, listeners). What it decides by is pure and
+ * lives beside it: `acquire_plan.ts` (which lease to reuse or delete, which subnet to try), `snapshot.ts`
+ * (folding listings and watch events into the snapshot), `address_clash.ts` (other hosts with our PublicIP),
+ * `lease_match.ts` (which lease is ours, which attributes are equal) and `lease_format.ts` (leases in logs).
+ *
  * @module
  */
 import type { Logger } from "../../cli/log.ts";
 import { Backoff, type Clock, systemClock } from "../clock.ts";
-import type { NetworkConfig, SubnetPool } from "../config.ts";
-import { formatCidr, formatIp, ipEqual, type IpNet, netOverlaps } from "../ip.ts";
-import { allocateSubnet, isCompatibleSubnet } from "./allocator.ts";
-import type { Lease, LeaseAttrs, LeaseEvent, LeaseSubnets } from "./lease.ts";
-import { leaseKeyName, parseLeaseKey } from "./lease_codec.ts";
+import type { NetworkConfig } from "../config/mod.ts";
+import { formatIp, type IpNet } from "../ip.ts";
+import { allocateLeaseSubnets, findOwnLeases, freePreviousSubnets, takenSubnets } from "./acquire_plan.ts";
+import { findAddressClashes } from "./address_clash.ts";
+import type { Lease, LeaseAttrs, LeaseEvent } from "./lease.ts";
+import { leaseKeyName } from "./lease_codec.ts";
+import { describeSubnets } from "./lease_format.ts";
+import { sameAttrs, sameOwner } from "./lease_match.ts";
 import type { LeaseListing, MalformedLease, Registry, WatchBatch } from "./registry.ts";
 import { RegistryUnavailableError } from "./registry.ts";
+import { applyRegistryEvents, replaceSnapshot } from "./snapshot.ts";
 
 /** Upstream's lease TTL: 24 hours. */
 export const LEASE_TTL_SECONDS = 86400;
@@ -63,31 +72,6 @@ export interface OwnLeaseChange {
 /** Thrown when acquisition cannot succeed without the operator (an invalid config, a full pool). */
 export class LeaseAcquireError extends Error {
   override name = "LeaseAcquireError";
-}
-
-function sameOwner(a: LeaseAttrs, b: LeaseAttrs): boolean {
-  if (a.publicIp.value !== 0n || b.publicIp.value !== 0n) return ipEqual(a.publicIp, b.publicIp);
-  return a.publicIpv6 !== undefined && b.publicIpv6 !== undefined && ipEqual(a.publicIpv6, b.publicIpv6);
-}
-
-function sameAttrs(a: LeaseAttrs, b: LeaseAttrs): boolean {
-  return sameOwner(a, b) && a.backendType === b.backendType &&
-    JSON.stringify(a.backendData) === JSON.stringify(b.backendData) &&
-    JSON.stringify(a.backendV6Data) === JSON.stringify(b.backendV6Data) &&
-    (a.publicIpv6 === undefined) === (b.publicIpv6 === undefined) &&
-    (a.publicIpv6 === undefined || ipEqual(a.publicIpv6, b.publicIpv6!));
-}
-
-/** Whether a lease's subnets fit the config (upstream's "compatible"). */
-export function leaseFitsConfig(config: NetworkConfig, subnets: LeaseSubnets): boolean {
-  const fits = (pool: SubnetPool | undefined, net: IpNet | undefined) =>
-    pool === undefined ? net === undefined : net !== undefined && isCompatibleSubnet(pool, net);
-  return fits(config.ipv4, subnets.subnet) && fits(config.ipv6, subnets.ipv6Subnet);
-}
-
-/** A one-line description of a lease's subnets, for logs. */
-export function describeSubnets(s: LeaseSubnets): string {
-  return [s.subnet, s.ipv6Subnet].filter((n): n is IpNet => n !== undefined).map(formatCidr).join(",");
 }
 
 /** Keeps our lease and the cluster's lease snapshot. */
@@ -190,15 +174,15 @@ export class LeaseManager {
     const config = this.#o.config;
     const ttl = this.#o.ttlSeconds;
 
-    for (const lease of listing.leases) {
-      if (!sameOwner(lease.attrs, attrs)) continue;
-      if (!leaseFitsConfig(config, lease)) {
-        this.#log.info("Deleting our old lease: it does not fit the network config", {
-          subnet: describeSubnets(lease),
-        });
-        await this.#o.registry.deleteLease(lease, lease.revision);
-        continue;
-      }
+    const own = findOwnLeases(listing.leases, attrs, config);
+    for (const lease of own.stale) {
+      this.#log.info("Deleting our old lease: it does not fit the network config", {
+        subnet: describeSubnets(lease),
+      });
+      await this.#o.registry.deleteLease(lease, lease.revision);
+    }
+    if (own.reuse) {
+      const lease = own.reuse;
       const reservation = lease.etcdLeaseId === undefined;
       this.#log.info(reservation ? "Found our reservation" : "Reusing our lease", {
         subnet: describeSubnets(lease),
@@ -211,53 +195,19 @@ export class LeaseManager {
       });
     }
 
-    const taken = this.#takenSubnets(listing);
-    const previous = this.#o.previous;
-    if (previous?.subnet || previous?.ipv6Subnet) {
-      const subnets = this.#subnetsFrom(previous.subnet, previous.ipv6Subnet);
-      if (subnets && leaseFitsConfig(config, subnets) && !this.#overlapsAny(subnets, taken)) {
-        this.#log.info("Re-creating the lease of our previous subnet", { subnet: describeSubnets(subnets) });
-        const created = await this.#o.registry.createLease(subnets, attrs, { ttlSeconds: ttl });
-        if (created) return created;
-      }
+    const taken = takenSubnets(listing);
+    const previous = freePreviousSubnets(this.#o.previous, config, taken);
+    if (previous) {
+      this.#log.info("Re-creating the lease of our previous subnet", { subnet: describeSubnets(previous) });
+      const created = await this.#o.registry.createLease(previous, attrs, { ttlSeconds: ttl });
+      if (created) return created;
     }
 
-    const subnet = config.ipv4
-      ? allocateSubnet(config.ipv4, taken.filter((n) => n.addr.family === 4), this.#o.random)
-      : undefined;
-    const ipv6Subnet = config.ipv6
-      ? allocateSubnet(config.ipv6, taken.filter((n) => n.addr.family === 6), this.#o.random)
-      : undefined;
-    const subnets = this.#subnetsFrom(subnet, ipv6Subnet);
+    const subnets = allocateLeaseSubnets(config, taken, this.#o.random);
     if (!subnets) throw new LeaseAcquireError("The network config enables neither IPv4 nor IPv6");
     const created = await this.#o.registry.createLease(subnets, attrs, { ttlSeconds: ttl });
     if (created) this.#log.info("Allocated a new lease", { subnet: describeSubnets(created) });
     return created;
-  }
-
-  #subnetsFrom(subnet: IpNet | undefined, ipv6Subnet: IpNet | undefined): LeaseSubnets | undefined {
-    if (subnet) return ipv6Subnet ? { subnet, ipv6Subnet } : { subnet };
-    if (ipv6Subnet) return { ipv6Subnet };
-    return undefined;
-  }
-
-  /** Subnets of every key that exists, including keys whose value is malformed: those are occupied too. */
-  #takenSubnets(listing: LeaseListing): IpNet[] {
-    const out: IpNet[] = [];
-    const add = (s: LeaseSubnets) => {
-      if (s.subnet) out.push(s.subnet);
-      if (s.ipv6Subnet) out.push(s.ipv6Subnet);
-    };
-    listing.leases.forEach(add);
-    for (const m of listing.malformed) {
-      const s = parseLeaseKey(m.key);
-      if (s) add(s);
-    }
-    return out;
-  }
-
-  #overlapsAny(s: LeaseSubnets, taken: readonly IpNet[]): boolean {
-    return [s.subnet, s.ipv6Subnet].some((n) => n !== undefined && taken.some((t) => netOverlaps(n, t)));
   }
 
   #setOwn(lease: Lease, fresh: boolean): void {
@@ -292,37 +242,11 @@ export class LeaseManager {
   /** Replaces the snapshot with a full listing and emits the difference. */
   #resetSnapshot(listing: LeaseListing): void {
     this.#reportMalformed(listing.malformed);
-    const next = new Map(listing.leases.map((l) => [leaseKeyName(l), l] as const));
-    const events: LeaseEvent[] = [];
-    for (const [key, old] of this.#snapshot) {
-      if (!next.has(key)) events.push({ kind: "removed", lease: old });
-    }
-    for (const [key, lease] of next) {
-      const old = this.#snapshot.get(key);
-      if (!old || !sameAttrs(old.attrs, lease.attrs)) events.push({ kind: "added", lease });
-    }
-    this.#snapshot.clear();
-    for (const [key, lease] of next) this.#snapshot.set(key, lease);
-    this.#emit(events);
+    this.#emit(replaceSnapshot(this.#snapshot, listing.leases));
   }
 
   #applyEvents(events: WatchBatch["events"]): void {
-    const out: LeaseEvent[] = [];
-    for (const event of events) {
-      if (event.kind === "put") {
-        const key = leaseKeyName(event.lease);
-        const old = this.#snapshot.get(key);
-        this.#snapshot.set(key, event.lease);
-        if (!old || !sameAttrs(old.attrs, event.lease.attrs)) out.push({ kind: "added", lease: event.lease });
-      } else {
-        const key = leaseKeyName(event.subnets);
-        const old = this.#snapshot.get(key);
-        if (!old) continue;
-        this.#snapshot.delete(key);
-        out.push({ kind: "removed", lease: old });
-      }
-    }
-    this.#emit(out);
+    this.#emit(applyRegistryEvents(this.#snapshot, events));
   }
 
   #emit(events: readonly LeaseEvent[]): void {
@@ -339,27 +263,14 @@ export class LeaseManager {
   }
 
   /**
-   * Other hosts that publish our PublicIP: another lease carrying it, or our own lease rewritten with backend
-   * data that is neither what we wrote nor what we would write (another host with our address reused it, as
-   * agents do with the lease that carries their address). Both mean two nodes share one address, typically
-   * the NAT NIC every Vagrant/VirtualBox machine has (10.0.2.15), and their pods cannot reach each other.
-   * Upstream says nothing; each clash is logged once, as an error naming the fix, and counted.
+   * Other hosts that publish our PublicIP (`address_clash.ts` says which and why it matters): each clash is
+   * logged once, as an error naming the fix, and counted.
    */
   #checkAddressClash(leases: Iterable<Lease>): void {
     const own = this.#own;
     if (!own) return;
     const attrs = this.#o.attrs();
-    const ownKey = leaseKeyName(own);
-    const clashes: string[] = [];
-    for (const lease of leases) {
-      if (!sameOwner(lease.attrs, attrs)) continue;
-      const key = leaseKeyName(lease);
-      if (key !== ownKey) clashes.push(`lease ${key} carries our PublicIP too`);
-      else if (!sameAttrs(lease.attrs, own.attrs) && !sameAttrs(lease.attrs, attrs)) {
-        clashes.push(`our lease ${key} was rewritten by another host with our PublicIP`);
-      }
-    }
-    for (const clash of clashes) {
+    for (const clash of findAddressClashes(leases, own, attrs)) {
       if (this.#clashesSeen.has(clash)) continue;
       this.#clashesSeen.add(clash);
       this.#log.error(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryLogger } from "../../cli/log.ts";
 import { ManualClock } from "../clock.ts";
-import { parseNetworkConfig } from "../config.ts";
+import { parseNetworkConfig } from "../config/mod.ts";
 import { formatCidr, parseCidr, parseIp } from "../ip.ts";
 import type { LeaseAttrs } from "./lease.ts";
 import { LeaseManager } from "./manager.ts";

@@ -10,13 +10,13 @@
  *
  * @module
  */
-import { formatCidr, parseCidr, parseIp } from "../../agent/ip.ts";
+import { planVxlan } from "../../agent/backend/vxlan/mod.ts";
+import { KERNEL_VXLAN_PORT } from "../../agent/config/mod.ts";
+import { formatCidr, formatIp, netContains, parseCidr, parseIp } from "../../agent/ip.ts";
 import type { Lease } from "../../agent/subnet/lease.ts";
 import { decodeLeaseAttrs, leaseKeyName, parseLeaseKey } from "../../agent/subnet/lease_codec.ts";
-import type { DesiredState, PeerReach } from "../../agent/backend/reconcile/desired.ts";
-import { normalizeMac } from "../../agent/backend/reconcile/desired.ts";
-import { planVxlan } from "../../agent/backend/vxlan/plan.ts";
-import { planHostGw } from "../../agent/backend/hostgw/plan.ts";
+import { type DesiredState, normalizeMac, type PeerReach } from "../../agent/backend/reconcile/mod.ts";
+import { planHostGw } from "../../agent/backend/hostgw/mod.ts";
 
 /** The symbolic ifindex of `flannel.<VNI>` handed to the plans. */
 export const DEVICE_INDEX = 1_000_001;
@@ -55,7 +55,7 @@ export interface ExpectInput {
   readonly leases: ReadonlyMap<string, Lease>;
   /** How the node's kernel reaches each PublicIP (`ip route get`), already mapped to EXT_INDEX where it is the ext. */
   readonly reach: (publicIp: string) => PeerReach | undefined;
-  /** The pod MTU the device should have (underlay MTU − 50), when known. */
+  /** The MTU the device should have (underlay MTU − the agent's `VXLAN_OVERHEAD`), when known. */
   readonly deviceMtu?: number;
 }
 
@@ -153,8 +153,8 @@ export function expectedState(input: ExpectInput): Expected {
       const mac = normalizeMac(data.VtepMAC);
       const attrs = [
         `vni ${input.vni}`,
-        `port ${input.port || 8472}`,
-        `local ${input.leases.get(input.ownKey) ? ipText(own) : "?"}`,
+        `port ${input.port || KERNEL_VXLAN_PORT}`,
+        `local ${formatIp(own.attrs.publicIp)}`,
         `dev ${input.extName}`,
         `nolearning`,
         ...(input.deviceMtu !== undefined ? [`mtu ${input.deviceMtu}`] : []),
@@ -164,11 +164,6 @@ export function expectedState(input: ExpectInput): Expected {
     }
   }
   return { entries: sortEntries(entries), notes };
-}
-
-function ipText(lease: Lease): string {
-  const v = lease.attrs.publicIp;
-  return v.family === 4 ? [24n, 16n, 8n, 0n].map((s) => Number((v.value >> s) & 255n)).join(".") : "?";
 }
 
 function sortEntries(e: Entry[]): Entry[] {
@@ -236,12 +231,12 @@ export function diffEmpty(d: StateDiff): boolean {
   return d.missing.length + d.extra.length + d.different.length === 0;
 }
 
+/** Whether a route's destination (a prefix, or a bare address) lies inside a network. */
 function inNet(cidr: string, net: string): boolean {
   try {
     const n = parseCidr(net);
     const c = cidr.includes("/") ? parseCidr(cidr) : parseCidr(`${cidr}/32`);
-    const mask = n.prefixLen === 0 ? 0n : ((1n << 32n) - 1n) ^ ((1n << BigInt(32 - n.prefixLen)) - 1n);
-    return c.prefixLen >= n.prefixLen && (c.addr.value & mask) === (n.addr.value & mask);
+    return c.prefixLen >= n.prefixLen && netContains(n, c.addr);
   } catch {
     return false;
   }

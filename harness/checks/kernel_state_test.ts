@@ -160,3 +160,24 @@ Deno.test("device attributes compare as words, and a changed MAC is a difference
   assert(diffEmpty(diffState(e, same)));
   assertEquals(diffState(e, other).different.length, 1);
 });
+
+Deno.test("a vxlan device without a Port is expected on the kernel's 8472; routes outside the network are not the agent's", () => {
+  const device = expectedState({ ...base, port: 0 }).entries.find((x) => x.kind === "device")!;
+  assert(device.value.includes("port 8472 local 192.168.50.1 "), device.value);
+  const seen = observedState({
+    routes: [
+      { dst: "10.244.2.0/24", gateway: "10.244.2.0", dev: "flannel.1", flags: ["onlink"] },
+      { dst: "10.244.2.5", dev: "flannel.1" },
+      { dst: "10.0.0.0/8", dev: "eth1" }, // wider than the network: contains it, is not inside it
+      { dst: "10.245.0.0/24", dev: "eth1" },
+      { dst: "fd00::/64", dev: "eth1" },
+      { dst: "not-a-prefix", dev: "eth1" },
+    ],
+    neighs: [],
+    fdbs: [],
+  }, { network: "10.244.0.0/16", vni: 1, extName: "eth1" });
+  assertEquals(seen.map((e) => `${e.key} ${e.value}`), [
+    "10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink",
+    "10.244.2.5/32 dev flannel.1",
+  ]);
+});

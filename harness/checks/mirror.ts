@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { netWithin, parseCidr } from "../../agent/ip.ts";
 
 /** What identifies a node in kernel readings. */
 export interface NodeValues {
@@ -93,13 +94,11 @@ export function omitKeys(value: unknown, keys: ReadonlySet<string>): unknown {
 
 /** Whether an IPv4 address or prefix lies inside `network`. */
 export function inNetwork(dst: string, network: string): boolean {
-  const toU32 = (ip: string) => ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
-  const [net, lenText] = network.split("/") as [string, string];
-  const [addr, plen] = dst.split("/") as [string, string | undefined];
-  const len = Number(lenText);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(addr) || Number(plen ?? 32) < len) return false;
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return ((toU32(addr) & mask) >>> 0) === ((toU32(net) & mask) >>> 0);
+  try {
+    return netWithin(parseCidr(dst.includes("/") ? dst : `${dst}/32`), parseCidr(network));
+  } catch {
+    return false; // "default", a name, or an address of the other family's syntax
+  }
 }
 
 /** Stable JSON (sorted keys), so that equal entries print equally. */

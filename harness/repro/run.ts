@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { runLab, storedResults } from "../lab.ts";
+import { planLab, runLab, storedResults } from "../lab/mod.ts";
 import { htmlReport, storeSteps, writeResults } from "../report/mod.ts";
 import type { Progress } from "../scenario/run.ts";
 import type { ReproAgent } from "../scenario/model.ts";
@@ -44,11 +44,13 @@ export async function runCase(c: ReproCase, options: RunCaseOptions): Promise<Ca
     }
     options.log(`--- ${c.name} with ${agent}: expected ${verdict}`);
     const started = Date.now();
-    const r = await runLab(topologyPath, {
+    const plan = await planLab(topologyPath, {
       runtime: options.runtime,
       agent,
       name: `${c.name.slice(0, 40)}-${agent}`,
       ...(options.topologyPath ? {} : { labDirBase: dir }),
+    });
+    const r = await runLab(plan, {
       progress: options.progress,
       log: (l) => options.log(`      ${l}`),
     });

@@ -29,232 +29,68 @@
  * - **impair**: delay/jitter through `containerlab tools netem` (needs the kernel's sch_netem); loss and rate the
  *   way the netns runtime does them (nft random-drop rule, tbf), because this kernel family lacks netem.
  *
+ * The parts: the files handed to containerlab are `containerlab_topology.ts`, the host paths and leftovers
+ * `containerlab_host.ts`, the containerlab and Docker command lines `containerlab_cli.ts`, inspect
+ * `containerlab_inspect.ts`, and the netem faults `containerlab_netem.ts`; this file is the runtime that uses them.
+ *
  * @module
  */
 import { UserError } from "../../cli/errors.ts";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { deleteNetns, listNetns } from "../netns.ts";
-import type { Detached } from "../detached.ts";
-import { type Process, run, type RunOptions, type RunResult, spawn, type SpawnOptions } from "../process.ts";
+import type { Detached } from "../../cli/process/mod.ts";
 import {
-  CONTAINERLAB_ENV,
-  DOCKER,
-  dockerServerVersion,
-  ensureContainerlab,
-  ensureDockerd,
-  ensureNodeImage,
-  NODE_IMAGE_REPO,
-} from "../upstream/mod.ts";
+  type Process,
+  run,
+  type RunOptions,
+  type RunResult,
+  spawn,
+  type SpawnOptions,
+} from "../../cli/process/mod.ts";
+import { DOCKER, ensureDockerd, ensureNodeImage } from "../upstream/mod.ts";
 import { longName, type Topology } from "../topology/model.ts";
+import { type ClabRun, containerlabRunner, type LabContainer, labContainers } from "./containerlab_cli.ts";
+import { projectBinds, removeHostLeftovers } from "./containerlab_host.ts";
+import { inspectLabs } from "./containerlab_inspect.ts";
+import { resetNetem, setNetemDelay } from "./containerlab_netem.ts";
+import {
+  mgmtNetworkOf,
+  minimalTopology,
+  prefixOf,
+  refuseHostBridges,
+  renderTopology,
+  SHIPPED_IMAGE,
+} from "./containerlab_topology.ts";
 import { nsenterArgs, podNetnsArgs, spawnInside } from "./inside.ts";
 import { NetnsRuntime, ownedNamespaces } from "./netns.ts";
 import { ownerMarker } from "./ownership.ts";
 import type { DeployResult, DestroyResult, Impairment, LabSelector, NodeStatus, Runtime } from "./runtime.ts";
 
-/** The image the shipped topologies name; replaced by the locally built tag in the rendered copy. */
-export const SHIPPED_IMAGE = `${NODE_IMAGE_REPO}:latest`;
-
 /** The sub-directory of the harness's lab directory that holds containerlab's files. */
 export const CLAB_SUBDIR = "containerlab";
 
-/** One container of a containerlab lab, from `inspect --format json`. */
-interface InspectEntry {
-  lab_name: string;
-  name: string;
-  kind: string;
-  state: string;
-  image: string;
-  ipv4_address?: string;
-}
-
-/** A lab container as Docker's labels describe it. */
-interface LabContainer {
-  readonly id: string;
-  readonly name: string;
-  readonly lab: string;
-  readonly node: string;
-  readonly labDir?: string;
-  readonly topoFile?: string;
-  readonly role?: string;
-}
-
-type Yaml = Record<string, unknown>;
-
-function isObject(v: unknown): v is Yaml {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /**
- * The management network of a lab. Each lab gets its own (with a subnet Docker picks) instead of
- * containerlab's shared `clab`: containerlab removes the management network when it destroys the last lab using
- * it, and that check races with another lab deploying at the same moment ("network clab not found"), which
- * concurrent CI jobs or a user's own labs beside ours would hit.
+ * The pod a command names with `ip netns exec <pod> …`, when it is one of the container's pods
+ * (`<container>-p<N>`): the pods of a node live in its container's /run/netns, which the host's `ip netns` does
+ * not see, so such a command enters the pod from the host instead. Pure.
  *
- * @param lab the lab name
- * @returns the Docker network name
+ * @param container the node's container (its long name)
+ * @param command the command
+ * @returns the pod's namespace name, or `undefined` for any other command
+ * @example
+ * ```ts
+ * import { podOfCommand } from "./containerlab.ts";
+ * console.assert(podOfCommand("clab-a-n1", ["ip", "netns", "exec", "clab-a-n1-p2", "ping", "x"]) === "clab-a-n1-p2");
+ * console.assert(podOfCommand("clab-a-n1", ["ip", "-j", "route"]) === undefined);
+ * ```
  */
-export function mgmtNetworkOf(lab: string): string {
-  return `flannel-lab-${lab}`;
-}
-
-const mgmtOf = (lab: string) => ({ network: mgmtNetworkOf(lab), "ipv4-subnet": "auto" });
-
-/**
- * Refuses `kind: bridge` nodes: containerlab makes their bridge in the host's namespace, which labs never touch
- * (the netns runtime keeps it in a lab-owned namespace). Pure.
- *
- * @param topo the resolved topology
- * @throws {UserError} naming the bridge nodes, with the linux-switch form as the way out
- */
-export function refuseHostBridges(topo: Pick<Topology, "name" | "nodes">): void {
-  const bridges = topo.nodes.filter((n) => n.bridge).map((n) => n.name);
-  if (!bridges.length) return;
-  throw new UserError(
-    `Lab "${topo.name}" cannot run under the containerlab runtime: kind: bridge node${
-      bridges.length > 1 ? "s" : ""
-    } ${bridges.join(", ")} would be a bridge in the host's namespace, which labs never touch`,
-    {
-      hint: `use a linux node with label flannel-lab.role: switch whose exec lines make the bridge ` +
-        `("ip link add br0 type bridge", "ip link set eth1 master br0", …) as in topologies/hostgw-same-subnet.clab.yml, ` +
-        `or run it under the netns runtime, which keeps the bridge in a lab-owned namespace`,
-    },
-  );
-}
-
-/**
- * The copy of a topology that containerlab deploys: the lab's (possibly overridden) name, a management network
- * of its own (unless the file sets one), and the shipped node image replaced by the built tag. Pure.
- *
- * @param text the topology file's text
- * @param lab the lab name
- * @param imageTag the locally built node image
- * @returns the rendered YAML text
- */
-export function renderTopology(
-  text: string,
-  lab: string,
-  imageTag: string,
-  binds: readonly string[] = [],
-): string {
-  const doc = parseYaml(text) as Yaml;
-  doc["name"] = lab;
-  if (!isObject(doc["mgmt"])) doc["mgmt"] = mgmtOf(lab);
-  const topology = isObject(doc["topology"]) ? doc["topology"] : {};
-  const fix = (o: unknown) => {
-    if (isObject(o) && typeof o["image"] === "string" && o["image"] === SHIPPED_IMAGE) o["image"] = imageTag;
-  };
-  fix(topology["defaults"]);
-  for (const section of ["kinds", "groups", "nodes"]) {
-    const m = topology[section];
-    if (isObject(m)) { for (const v of Object.values(m)) fix(v); }
+export function podOfCommand(container: string, command: readonly string[]): string | undefined {
+  if (command[0] !== "ip" || command[1] !== "netns" || command[2] !== "exec" || !command[3]) {
+    return undefined;
   }
-  // On every node (a node's own binds would replace the defaults' list): the node keeps its own ones first.
-  if (binds.length && isObject(topology["nodes"])) {
-    for (const node of Object.values(topology["nodes"])) {
-      if (!isObject(node)) continue;
-      const own = Array.isArray(node["binds"]) ? node["binds"] as unknown[] : [];
-      node["binds"] = [...own, ...binds.filter((b) => !own.includes(b))];
-    }
-  }
-  return `# rendered by flannel-lab from the shipped topology (lab name, node image${
-    binds.length ? ", bind mounts of the project" : ""
-  }); deployed with containerlab\n${stringifyYaml(doc, { lineWidth: 0 })}`;
-}
-
-/**
- * The bind mounts every node gets, at the host's paths: the project (read-only: mod.ts, and under `.tools/`
- * Deno's real binary and upstream flanneld), the Deno binary when it lives elsewhere, the Deno cache (npm
- * packages resolve without network) and the lab directory (read-write: logs, subnet.env, etcd's data, the CNI
- * plugin). Missing paths are left out (Docker would create them).
- *
- * @param labDir the harness's lab directory
- * @returns `host:container:mode` strings
- */
-export async function projectBinds(labDir: string): Promise<string[]> {
-  const root = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
-  const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
-  const exists = async (p: string) => await Deno.stat(p).then(() => true, () => false);
-  const out: string[] = [`${root}:${root}:ro`];
-  const deno = await Deno.realPath(Deno.execPath()).catch(() => Deno.execPath());
-  const denoDir = deno.slice(0, deno.lastIndexOf("/"));
-  if (!under(deno, root) && await exists(denoDir)) out.push(`${denoDir}:${denoDir}:ro`);
-  const env = Deno.env.toObject();
-  const cache = env["DENO_DIR"] ??
-    (env["XDG_CACHE_HOME"]
-      ? `${env["XDG_CACHE_HOME"]}/deno`
-      : env["HOME"]
-      ? `${env["HOME"]}/.cache/deno`
-      : "");
-  if (cache && !under(cache, root) && await exists(cache)) {
-    out.push(`${await Deno.realPath(cache)}:${cache}:ro`);
-  }
-  out.push(`${await Deno.realPath(labDir)}:${labDir}:rw`);
-  return out;
-}
-
-/**
- * A topology that names only a lab's containers (for destroy when the rendered file is gone). Pure.
- *
- * @param lab the lab name
- * @param prefix containerlab's prefix
- * @param nodes the node names
- * @returns YAML text
- */
-export function minimalTopology(lab: string, prefix: string, nodes: readonly string[]): string {
-  return stringifyYaml({
-    name: lab,
-    prefix,
-    mgmt: mgmtOf(lab),
-    topology: { nodes: Object.fromEntries(nodes.map((n) => [n, { kind: "linux", image: SHIPPED_IMAGE }])) },
-  });
-}
-
-/** containerlab's prefix recovered from a container's long name. Pure. */
-export function prefixOf(longname: string, lab: string, node: string): string {
-  if (longname === node) return "";
-  if (longname === `${lab}-${node}`) return "__lab-name";
-  const suffix = `-${lab}-${node}`;
-  return longname.endsWith(suffix) ? longname.slice(0, -suffix.length) : "clab";
-}
-
-/**
- * Removes what containerlab leaves on the host for a lab whose containers are already gone: the
- * `/etc/hosts` block, the ssh config file, and `/run/netns` links that point at no process any more. Only
- * dangling links whose name contains `-<lab>-` are touched, so another lab's live namespaces are never removed.
- *
- * @param lab the lab name
- * @returns the removed netns link names
- */
-export async function removeHostLeftovers(lab: string): Promise<string[]> {
-  const removed: string[] = [];
-  const entries: Deno.DirEntry[] = [];
-  try {
-    for await (const e of Deno.readDir("/run/netns")) entries.push(e);
-  } catch { /* no /run/netns: nothing to remove */ }
-  for (const e of entries) {
-    if (!e.isSymlink || !e.name.includes(`-${lab}-`)) continue;
-    const path = `/run/netns/${e.name}`;
-    const target = await Deno.readLink(path).catch(() => "");
-    if (target && await Deno.stat(target).then(() => true, () => false)) continue;
-    await Deno.remove(path).catch(() => {});
-    removed.push(e.name);
-  }
-  const hosts = await Deno.readTextFile("/etc/hosts").catch(() => undefined);
-  if (hosts !== undefined) {
-    const kept = removeHostsBlock(hosts, lab);
-    if (kept !== hosts) await Deno.writeTextFile("/etc/hosts", kept);
-  }
-  await Deno.remove(`/etc/ssh/ssh_config.d/clab-${lab}.conf`).catch(() => {});
-  return removed;
-}
-
-/** `/etc/hosts` without containerlab's block for a lab. Pure. */
-export function removeHostsBlock(hosts: string, lab: string): string {
-  const lines = hosts.split("\n");
-  const start = lines.indexOf(`###### CLAB-${lab}-START ######`);
-  const end = lines.indexOf(`###### CLAB-${lab}-END ######`);
-  if (start < 0 || end < start) return hosts;
-  return [...lines.slice(0, start), ...lines.slice(end + 1)].join("\n");
+  const prefix = `${container}-p`;
+  return command[3].startsWith(prefix) && /^\d+$/.test(command[3].slice(prefix.length))
+    ? command[3]
+    : undefined;
 }
 
 /** The runtime that drives containerlab. */
@@ -262,69 +98,12 @@ export class ContainerlabRuntime implements Runtime {
   readonly name = "containerlab" as const;
   /** Processes, pods and loss/rate faults work on a container's netns exactly as on a plain one. */
   readonly #inside = new NetnsRuntime();
-  #clab: Promise<string> | undefined;
+  /** containerlab, installed on first use. */
+  readonly #clab: ClabRun = containerlabRunner();
   /** Where this instance rendered each lab (so destroy also removes a copy whose deploy made no container). */
   readonly #bases = new Map<string, string>();
   /** Containers' init pids, by container name. */
   readonly #pids = new Map<string, number>();
-
-  /** The containerlab binary (installed when missing; a failure names the install command). */
-  #binary(): Promise<string> {
-    this.#clab ??= ensureContainerlab().then((t) => t.path).catch((error) => {
-      this.#clab = undefined;
-      throw error;
-    });
-    return this.#clab;
-  }
-
-  async #clabRun(
-    args: readonly string[],
-    options: { labdirBase?: string; check?: boolean; timeoutMs?: number } = {},
-  ): Promise<RunResult> {
-    const bin = await this.#binary();
-    return await run([bin, ...args], {
-      env: {
-        ...CONTAINERLAB_ENV,
-        NO_COLOR: "1",
-        ...(options.labdirBase ? { CLAB_LABDIR_BASE: options.labdirBase } : {}),
-      },
-      check: options.check ?? true,
-      timeoutMs: options.timeoutMs ?? 300_000,
-    });
-  }
-
-  /** Docker's labelled lab containers (none when no daemon answers). */
-  async #containers(filter?: string): Promise<LabContainer[]> {
-    if (!(await dockerServerVersion())) return [];
-    const r = await run([
-      DOCKER,
-      "ps",
-      "-a",
-      "--filter",
-      filter ? `label=containerlab=${filter}` : "label=containerlab",
-      "--format",
-      "{{json .}}",
-    ], { check: false, timeoutMs: 30_000 });
-    if (r.code !== 0) return [];
-    const out: LabContainer[] = [];
-    for (const line of r.stdout.split("\n").filter(Boolean)) {
-      const c = JSON.parse(line) as { ID: string; Names: string; Labels: string };
-      const labels = Object.fromEntries(
-        c.Labels.split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
-      );
-      if (!labels["containerlab"]) continue;
-      out.push({
-        id: c.ID,
-        name: c.Names,
-        lab: labels["containerlab"],
-        node: labels["clab-node-name"] ?? c.Names,
-        ...(labels["clab-node-lab-dir"] ? { labDir: labels["clab-node-lab-dir"] } : {}),
-        ...(labels["clab-topo-file"] ? { topoFile: labels["clab-topo-file"] } : {}),
-        ...(labels["flannel-lab.role"] ? { role: labels["flannel-lab.role"] } : {}),
-      });
-    }
-    return out;
-  }
 
   async deploy(topo: Topology, options: { labDir: string }): Promise<DeployResult> {
     const started = performance.now();
@@ -349,9 +128,9 @@ export class ContainerlabRuntime implements Runtime {
     );
     for (const n of topo.nodes) this.#pids.delete(longName(topo, n.name));
     const before = new Set(
-      (await this.#containers(topo.name)).map((c) => c.node),
+      (await labContainers(topo.name)).map((c) => c.node),
     );
-    const r = await this.#clabRun(["deploy", "-t", file], { labdirBase: base, check: false });
+    const r = await this.#clab(["deploy", "-t", file], { labdirBase: base, check: false });
     if (r.code !== 0) {
       const lines = (r.stderr + r.stdout).trim().split("\n").filter((l) => /ERRO|FATA|Error/i.test(l));
       throw new UserError(
@@ -382,7 +161,7 @@ export class ContainerlabRuntime implements Runtime {
   async destroy(which: LabSelector): Promise<DestroyResult> {
     const started = performance.now();
     const lab = "all" in which ? undefined : "lab" in which ? which.lab : which.topology.name;
-    const containers = (await this.#containers(lab)).filter((c) => lab !== undefined || c.role !== undefined);
+    const containers = (await labContainers(lab)).filter((c) => lab !== undefined || c.role !== undefined);
     const labs = new Map<string, LabContainer[]>();
     for (const c of containers) labs.set(c.lab, [...(labs.get(c.lab) ?? []), c]);
     if ("topology" in which && !labs.has(which.topology.name)) labs.set(which.topology.name, []);
@@ -423,16 +202,16 @@ export class ContainerlabRuntime implements Runtime {
           file,
           minimalTopology(name, prefixOf(first.name, name, first.node), cs.map((c) => c.node)),
         );
-        const r = await this.#clabRun(["destroy", "-t", file, "--cleanup", "-y"], {
+        const r = await this.#clab(["destroy", "-t", file, "--cleanup", "-y"], {
           ...(labdirBase ? { labdirBase } : {}),
           check: false,
         });
-        const left = await this.#containers(name);
+        const left = await labContainers(name);
         if (left.length) {
           // containerlab could not (daemon trouble, odd names): remove them by hand, then let it clean again.
           await run([DOCKER, "rm", "-f", ...left.map((c) => c.id)], { check: false, timeoutMs: 60_000 });
           if (r.code !== 0) {
-            await this.#clabRun(["destroy", "-t", file, "--cleanup", "-y"], {
+            await this.#clab(["destroy", "-t", file, "--cleanup", "-y"], {
               ...(labdirBase ? { labdirBase } : {}),
               check: false,
             });
@@ -455,67 +234,8 @@ export class ContainerlabRuntime implements Runtime {
     return { removed, durationMs: Math.round(performance.now() - started) };
   }
 
-  async inspect(which: LabSelector): Promise<NodeStatus[]> {
-    const entries: InspectEntry[] = [];
-    if (await dockerServerVersion()) {
-      const args = "all" in which
-        ? ["inspect", "--all", "-f", "json"]
-        : ["inspect", "--name", "lab" in which ? which.lab : which.topology.name, "-f", "json"];
-      const r = await this.#clabRun(args, { check: false, timeoutMs: 60_000 });
-      if (r.code === 0 && r.stdout.trim().startsWith("{")) {
-        for (const list of Object.values(JSON.parse(r.stdout) as Record<string, InspectEntry[]>)) {
-          entries.push(...list);
-        }
-      }
-    }
-    const labelled = new Map((await this.#containers()).map((c) => [c.name, c]));
-    const addressesOf = async (ns: string): Promise<string[]> => {
-      const r = await run(["ip", "-j", "-n", ns, "addr", "show"], { check: false, timeoutMs: 10_000 });
-      if (r.code !== 0) return [];
-      const links = JSON.parse(r.stdout || "[]") as {
-        ifname: string;
-        addr_info?: { family: string; local: string; prefixlen: number }[];
-      }[];
-      return links.filter((l) => l.ifname !== "lo").flatMap((l) =>
-        (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) =>
-          `${l.ifname}=${a.local}/${a.prefixlen}`
-        )
-      );
-    };
-    const out: NodeStatus[] = [];
-    const describe = async (
-      e: InspectEntry | undefined,
-      lab: string,
-      node: string,
-      name: string,
-      role: string,
-    ) => {
-      const running = e?.state === "running";
-      out.push({
-        lab,
-        node,
-        longName: name,
-        kind: e?.kind ?? "linux",
-        role,
-        state: running ? "running" : "missing",
-        addresses: running ? await addressesOf(name) : [],
-        ...(labelled.get(name)?.labDir ? { labDir: labelled.get(name)!.labDir! } : {}),
-      });
-    };
-    if ("topology" in which) {
-      const t = which.topology;
-      for (const n of t.nodes) {
-        const e = entries.find((x) => x.name === longName(t, n.name));
-        await describe(e, t.name, n.name, longName(t, n.name), n.role);
-      }
-    } else {
-      for (const e of entries) {
-        const c = labelled.get(e.name);
-        if ("all" in which && !c?.role) continue; // only flannel-lab's labs
-        await describe(e, e.lab_name, c?.node ?? e.name, e.name, c?.role ?? "");
-      }
-    }
-    return out.sort((a, b) => a.lab.localeCompare(b.lab) || a.node.localeCompare(b.node));
+  inspect(which: LabSelector): Promise<NodeStatus[]> {
+    return inspectLabs(which, this.#clab);
   }
 
   /** The host pid of a node container's init (the target of nsenter), cached while that process lives. */
@@ -545,20 +265,6 @@ export class ContainerlabRuntime implements Runtime {
   }
 
   /**
-   * A pod's namespace named by `ip netns exec <pod> …`: the pods of a node live in its container's /run/netns,
-   * which the host's `ip netns` does not see.
-   */
-  #podOf(topo: Topology, node: string, command: readonly string[]): string | undefined {
-    if (command[0] !== "ip" || command[1] !== "netns" || command[2] !== "exec" || !command[3]) {
-      return undefined;
-    }
-    const prefix = `${longName(topo, node)}-p`;
-    return command[3].startsWith(prefix) && /^\d+$/.test(command[3].slice(prefix.length))
-      ? command[3]
-      : undefined;
-  }
-
-  /**
    * Runs a command in the node's network namespace with the host's programs (checks, captures, etcdctl), or in
    * a pod's namespace (`ip netns exec <pod> …`, entered through the container's /run/netns).
    */
@@ -568,7 +274,7 @@ export class ContainerlabRuntime implements Runtime {
     command: readonly string[],
     options?: RunOptions,
   ): Promise<RunResult> {
-    const pod = this.#podOf(topo, node, command);
+    const pod = podOfCommand(longName(topo, node), command);
     if (!pod) return await this.#inside.exec(topo, node, command, options);
     const env = this.#env(topo, node, options?.env);
     return await run(podNetnsArgs(await this.#pid(topo, node), pod, command.slice(4)), {
@@ -584,7 +290,7 @@ export class ContainerlabRuntime implements Runtime {
     command: readonly string[],
     options?: SpawnOptions,
   ): Promise<Process> {
-    const pod = this.#podOf(topo, node, command);
+    const pod = podOfCommand(longName(topo, node), command);
     if (!pod) return await this.#inside.spawn(topo, node, command, options);
     const env = this.#env(topo, node, options?.env);
     return spawn(podNetnsArgs(await this.#pid(topo, node), pod, command.slice(4)), {
@@ -639,41 +345,9 @@ export class ContainerlabRuntime implements Runtime {
   }
 
   async impair(topo: Topology, node: string, iface: string, impairment: Impairment): Promise<void> {
-    if (impairment.kind === "netem" && impairment.delayMs !== undefined) {
-      const args = [
-        "tools",
-        "netem",
-        "set",
-        "-n",
-        longName(topo, node),
-        "-i",
-        iface,
-        "--delay",
-        `${impairment.delayMs}ms`,
-      ];
-      if (impairment.jitterMs !== undefined) args.push("--jitter", `${impairment.jitterMs}ms`);
-      if (impairment.lossPct !== undefined) args.push("--loss", String(impairment.lossPct));
-      if (impairment.rateKbit !== undefined) args.push("--rate", String(impairment.rateKbit));
-      const r = await this.#clabRun(args, { check: false, timeoutMs: 30_000 });
-      if (r.code !== 0) {
-        throw new UserError(
-          `containerlab tools netem could not delay traffic on ${node}:${iface}: ${
-            (r.stderr + r.stdout).trim().slice(-500)
-          }`,
-          {
-            hint: "delay and jitter need the kernel's netem qdisc (sch_netem), which this kernel lacks; " +
-              "loss (random-drop rule) and rate (tbf) work without it",
-          },
-        );
-      }
-      return;
-    }
-    if (impairment.kind === "reset") {
-      await this.#clabRun(["tools", "netem", "reset", "-n", longName(topo, node), "-i", iface], {
-        check: false,
-        timeoutMs: 30_000,
-      });
-    }
+    const target = { container: longName(topo, node), node, iface };
+    if (await setNetemDelay(this.#clab, { target, impairment })) return;
+    if (impairment.kind === "reset") await resetNetem(this.#clab, target);
     await this.#inside.impair(topo, node, iface, impairment);
   }
 }

@@ -15,8 +15,8 @@
  * @module
  */
 import { UserError } from "../../cli/errors.ts";
-import { attachDetached, type Detached, isAlive, spawnDetached } from "../detached.ts";
-import type { RunOptions, RunResult } from "../process.ts";
+import { attachDetached, type Detached, isAlive, spawnDetached } from "../../cli/process/mod.ts";
+import type { RunOptions, RunResult } from "../../cli/process/mod.ts";
 import type { Topology } from "../topology/model.ts";
 import type { Runtime } from "./runtime.ts";
 

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { parse } from "yaml";
-import { projectBinds, renderTopology } from "./containerlab.ts";
+import { projectBinds } from "./containerlab_host.ts";
+import { renderTopology } from "./containerlab_topology.ts";
 import { isInsideRuntime, nsenterArgs, podNetnsArgs } from "./inside.ts";
 import { ContainerlabRuntime } from "./containerlab.ts";
 import { NetnsRuntime } from "./netns.ts";

@@ -6,7 +6,7 @@
  */
 import { UserError } from "../../cli/errors.ts";
 import type { Scenario, Step } from "../scenario/model.ts";
-import { run } from "../process.ts";
+import { run } from "../../cli/process/mod.ts";
 
 let netem: Promise<boolean> | undefined;
 

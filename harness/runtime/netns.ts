@@ -4,13 +4,14 @@
  * node (argument arrays, no shell). A `kind: bridge` node is such a namespace holding a Linux bridge named as the
  * node, its link ends enslaved to it. Nothing is created in the main namespace: a veth pair is made inside one
  * node's namespace and its peer moved straight into the other. Every namespace carries an ownership marker
- * (`ownership.ts`), so destroy also removes what a crashed run left.
+ * (`ownership.ts`), so destroy also removes what a crashed run left. The namespace and veth primitives are
+ * `../netns.ts`'s, shared with the tests' own namespaces; this file adds what a topology means.
  *
  * @module
  */
 import { UserError } from "../../cli/errors.ts";
-import { type Process, run, type RunOptions, type RunResult, spawn, type SpawnOptions } from "../process.ts";
-import { deleteNetns, listNetns } from "../netns.ts";
+import type { Process, RunOptions, RunResult, SpawnOptions } from "../../cli/process/mod.ts";
+import { addNetns, addVeth, deleteNetns, listNetns, Netns } from "../netns.ts";
 import { type Link, longName, type NodeSpec, type Topology } from "../topology/model.ts";
 import { ownerMarker, parseMarker } from "./ownership.ts";
 import { refuseNetnsLimits } from "../topology/resolve.ts";
@@ -29,7 +30,7 @@ interface IpLink {
 }
 
 async function aliasOf(ns: string): Promise<string | undefined> {
-  const r = await run(["ip", "-j", "-n", ns, "link", "show", "lo"], { check: false, timeoutMs: 5000 });
+  const r = await Netns.of(ns).ip(["-j", "link", "show", "lo"], { check: false, timeoutMs: 5000 });
   if (r.code !== 0) return undefined;
   return (JSON.parse(r.stdout || "[]") as IpLink[])[0]?.ifalias;
 }
@@ -44,8 +45,9 @@ export async function ownedNamespaces(): Promise<{ ns: string; lab: string; node
   return out;
 }
 
-function ipIn(ns: string, args: readonly string[], options?: RunOptions): Promise<RunResult> {
-  return run(["ip", "-n", ns, ...args], { timeoutMs: 10_000, ...options });
+/** The namespace of a node. */
+function nsOf(topo: Topology, node: string): Netns {
+  return Netns.of(longName(topo, node));
 }
 
 function nodeOrThrow(topo: Topology, node: string): NodeSpec {
@@ -60,37 +62,16 @@ function nodeOrThrow(topo: Topology, node: string): NodeSpec {
 
 /** Makes a link's veth pair (named, with its MTU and MACs) between its nodes' namespaces, and sets it up. */
 async function makeLink(topo: Topology, link: Link): Promise<void> {
-  const nsA = longName(topo, link.a.node);
-  const nsB = longName(topo, link.b.node);
-  const mac = (m?: string) => (m ? ["address", m] : []);
-  await ipIn(nsA, [
-    "link",
-    "add",
-    link.a.iface,
-    "mtu",
-    String(link.mtu),
-    ...mac(link.a.mac),
-    "type",
-    "veth",
-    "peer",
-    "name",
-    link.b.iface,
-    "mtu",
-    String(link.mtu),
-    ...mac(link.b.mac),
-    "netns",
-    nsB,
-  ]);
-  await ipIn(nsA, ["link", "set", link.a.iface, "up"]);
-  await ipIn(nsB, ["link", "set", link.b.iface, "up"]);
+  const end = (e: Link["a"]) => ({ ns: nsOf(topo, e.node), name: e.iface, ...(e.mac ? { mac: e.mac } : {}) });
+  await addVeth(end(link.a), end(link.b), { mtu: link.mtu });
 }
 
 /** A bridge node's link ends are the bridge's ports. */
 async function enslave(topo: Topology, node: NodeSpec, ifaces: readonly string[]): Promise<void> {
-  const ns = longName(topo, node.name);
+  const ns = nsOf(topo, node.name);
   for (const iface of ifaces) {
-    await ipIn(ns, ["link", "set", iface, "master", node.name]);
-    await ipIn(ns, ["link", "set", iface, "up"]);
+    await ns.ip(["link", "set", iface, "master", node.name]);
+    await ns.ip(["link", "set", iface, "up"]);
   }
 }
 
@@ -133,28 +114,26 @@ export class NetnsRuntime implements Runtime {
           },
         );
       }
-      await run(["ip", "netns", "add", ns]);
+      await addNetns(ns, { marker });
       created.push(node.name);
-      await ipIn(ns, ["link", "set", "lo", "alias", marker]);
-      await ipIn(ns, ["link", "set", "lo", "up"]);
     }
     // 1b. the bridge of each bridge node, inside its namespace (also in one that existed, so a half-made lab heals)
     for (const node of topo.nodes.filter((n) => n.bridge)) {
-      const ns = longName(topo, node.name);
-      if ((await ipIn(ns, ["link", "show", node.name], { check: false })).code !== 0) {
-        await ipIn(ns, ["link", "add", node.name, "type", "bridge"]);
+      const ns = nsOf(topo, node.name);
+      if ((await ns.ip(["link", "show", node.name], { check: false })).code !== 0) {
+        await ns.ip(["link", "add", node.name, "type", "bridge"]);
       }
-      await ipIn(ns, ["link", "set", node.name, "up"]);
+      await ns.ip(["link", "set", node.name, "up"]);
     }
     // 2. links (a link whose one end exists is recreated, so a half-made lab heals)
     for (const link of topo.links) {
-      const nsA = longName(topo, link.a.node);
-      const nsB = longName(topo, link.b.node);
-      const hasA = (await ipIn(nsA, ["link", "show", link.a.iface], { check: false })).code === 0;
-      const hasB = (await ipIn(nsB, ["link", "show", link.b.iface], { check: false })).code === 0;
+      const nsA = nsOf(topo, link.a.node);
+      const nsB = nsOf(topo, link.b.node);
+      const hasA = (await nsA.ip(["link", "show", link.a.iface], { check: false })).code === 0;
+      const hasB = (await nsB.ip(["link", "show", link.b.iface], { check: false })).code === 0;
       if (hasA && hasB) continue;
-      if (hasA) await ipIn(nsA, ["link", "del", link.a.iface], { check: false });
-      if (hasB) await ipIn(nsB, ["link", "del", link.b.iface], { check: false });
+      if (hasA) await nsA.ip(["link", "del", link.a.iface], { check: false });
+      if (hasB) await nsB.ip(["link", "del", link.b.iface], { check: false });
       await makeLink(topo, link);
     }
     // 2b. a bridge node's link ends are the bridge's ports
@@ -162,10 +141,10 @@ export class NetnsRuntime implements Runtime {
     // 3. sysctls and exec lines of the nodes created now (containerlab runs exec after the links exist)
     await Promise.all(
       topo.nodes.filter((n) => created.includes(n.name)).map(async (node) => {
-        const ns = longName(topo, node.name);
+        const ns = nsOf(topo, node.name);
         const sysctls = { "net.ipv6.conf.all.disable_ipv6": "0", ...node.sysctls };
         for (const [key, value] of Object.entries(sysctls)) {
-          await run(["ip", "netns", "exec", ns, "sysctl", "-qw", `${key}=${value}`], { timeoutMs: 10_000 })
+          await ns.exec(["sysctl", "-qw", `${key}=${value}`], { timeoutMs: 10_000 })
             .catch((error) => {
               throw new UserError(`Node "${node.name}": sysctl ${key}=${value} failed: ${error.message}`);
             });
@@ -249,7 +228,7 @@ export class NetnsRuntime implements Runtime {
     ) => {
       let addresses: string[] = [];
       if (present) {
-        const links = JSON.parse((await ipIn(ns, ["-j", "addr", "show"])).stdout || "[]") as IpLink[];
+        const links = await Netns.of(ns).ipJson<IpLink[]>(["addr", "show"]);
         addresses = links.filter((l) => l.ifname !== "lo").flatMap((l) =>
           (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) =>
             `${l.ifname}=${a.local}/${a.prefixlen}`
@@ -291,29 +270,26 @@ export class NetnsRuntime implements Runtime {
   exec(topo: Topology, node: string, command: readonly string[], options?: RunOptions): Promise<RunResult> {
     const spec = nodeOrThrow(topo, node);
     const env = Object.keys(spec.env).length ? { env: { ...spec.env, ...options?.env } } : {};
-    return run(["ip", "netns", "exec", longName(topo, node), ...command], { ...options, ...env });
+    return nsOf(topo, node).exec(command, { ...options, ...env });
   }
 
   spawn(topo: Topology, node: string, command: readonly string[], options?: SpawnOptions): Promise<Process> {
     const spec = nodeOrThrow(topo, node);
     const env = Object.keys(spec.env).length ? { env: { ...spec.env, ...options?.env } } : {};
-    return spawn(["ip", "netns", "exec", longName(topo, node), ...command], { ...options, ...env });
+    return nsOf(topo, node).spawn(command, { ...options, ...env });
   }
 
   wrap(topo: Topology, node: string, command: readonly string[]): string[] {
     const spec = nodeOrThrow(topo, node);
     const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
-    return ["ip", "netns", "exec", longName(topo, node), ...(env.length ? ["env", ...env] : []), ...command];
+    return nsOf(topo, node).wrap([...(env.length ? ["env", ...env] : []), ...command]);
   }
 
   async addPodNetns(topo: Topology, node: string, pod: { id: string; name: string }): Promise<string> {
     nodeOrThrow(topo, node);
     // Made from the host's mount namespace: `ip netns add` under `ip netns exec` would bind-mount the new
     // namespace into that command's private mount namespace, where it vanishes.
-    if ((await listNetns()).includes(pod.name)) await deleteNetns(pod.name);
-    await run(["ip", "netns", "add", pod.name]);
-    await ipIn(pod.name, ["link", "set", "lo", "alias", ownerMarker(topo.name, { pod: pod.id })]);
-    await ipIn(pod.name, ["link", "set", "lo", "up"]);
+    await Netns.create(pod.name, { marker: ownerMarker(topo.name, { pod: pod.id }) });
     return `/run/netns/${pod.name}`;
   }
 
@@ -330,11 +306,11 @@ export class NetnsRuntime implements Runtime {
     // A NIC comes back with its own MAC; a new random one would leave every neighbour's ARP entry stale for
     // half a minute, which is the underlay's problem, not the agent's.
     const macOf = async (end: Link["a"]) => {
-      const r = await ipIn(longName(topo, end.node), ["-j", "link", "show", end.iface]);
+      const r = await nsOf(topo, end.node).ip(["-j", "link", "show", end.iface]);
       return (JSON.parse(r.stdout) as { address?: string }[])[0]?.address;
     };
     const [macA, macB] = [await macOf(link.a), await macOf(link.b)];
-    await ipIn(longName(topo, link.a.node), ["link", "del", link.a.iface]);
+    await nsOf(topo, link.a.node).ip(["link", "del", link.a.iface]);
     await makeLink(topo, {
       ...link,
       a: { ...link.a, ...(macA ? { mac: macA } : {}) },
@@ -369,14 +345,14 @@ export class NetnsRuntime implements Runtime {
 
   async impair(topo: Topology, node: string, iface: string, impairment: Impairment): Promise<void> {
     nodeOrThrow(topo, node);
-    const ns = longName(topo, node);
+    const ns = nsOf(topo, node);
     switch (impairment.kind) {
       case "down":
       case "up":
-        await ipIn(ns, ["link", "set", iface, impairment.kind]);
+        await ns.ip(["link", "set", iface, impairment.kind]);
         return;
       case "mtu":
-        await ipIn(ns, ["link", "set", iface, "mtu", String(impairment.mtu)]);
+        await ns.ip(["link", "set", iface, "mtu", String(impairment.mtu)]);
         return;
       case "recreate":
         await this.#recreate(topo, node, iface);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Process, RunOptions, RunResult, SpawnOptions } from "../process.ts";
+import type { Process, RunOptions, RunResult, SpawnOptions } from "../../cli/process/mod.ts";
 import type { Topology } from "../topology/model.ts";
 
 /** A change to one interface of a node, applied by {@linkcode Runtime.impair}. */

@@ -4,31 +4,40 @@
  *
  * @module
  */
+import { backendMtu, type BackendType, UDP_OVERHEAD, VXLAN_OVERHEAD } from "../../agent/backend/mod.ts";
+import { parseNetworkConfig } from "../../agent/config/mod.ts";
+import { netContains, parseCidrWithIp } from "../../agent/ip.ts";
 import type { NodeSpec, Topology } from "../topology/model.ts";
 import type { Scenario } from "./model.ts";
 
-/** Encapsulation overhead per backend (vxlan 50: outer IPv4, UDP, VXLAN and inner Ethernet; udp 28: outer IPv4 and UDP; host-gw 0). */
-export const OVERHEAD: Readonly<Record<string, number>> = { vxlan: 50, udp: 28, "host-gw": 0 };
-
-function ipToInt(ip: string): number {
-  return ip.split(".").reduce((a, b) => (a << 8) + Number(b), 0) >>> 0;
-}
+/**
+ * Encapsulation overhead per backend, the agent's own: vxlan {@linkcode VXLAN_OVERHEAD} (outer IPv4, UDP, VXLAN
+ * and inner Ethernet), udp {@linkcode UDP_OVERHEAD} (outer IPv4 and UDP), host-gw none.
+ */
+export const OVERHEAD: Readonly<Record<string, number>> = {
+  vxlan: VXLAN_OVERHEAD,
+  udp: UDP_OVERHEAD,
+  "host-gw": 0,
+} satisfies Record<BackendType, number>;
 
 /** The underlay address (CIDR) of a node's agent interface, from its exec lines. */
 export function underlayOf(node: NodeSpec): string | undefined {
   return node.agentIface ? node.addresses[node.agentIface]?.[0] : undefined;
 }
 
-/** Whether two nodes' agent interfaces share a subnet (L2 adjacency as host-gw needs it). */
+/**
+ * Whether two nodes' agent interfaces share a subnet (L2 adjacency as host-gw needs it): `b`'s address is inside
+ * the subnet of `a`'s (with `a`'s prefix length).
+ */
 export function sameSubnet(a: NodeSpec, b: NodeSpec): boolean {
   const x = underlayOf(a);
   const y = underlayOf(b);
   if (!x || !y) return false;
-  const [ia, la] = x.split("/");
-  const [ib] = y.split("/");
-  const len = Number(la);
-  const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0;
-  return ((ipToInt(ia!) & mask) >>> 0) === ((ipToInt(ib!) & mask) >>> 0);
+  try {
+    return netContains(parseCidrWithIp(x).net, parseCidrWithIp(y).ip);
+  } catch {
+    return false;
+  }
 }
 
 /** The expected verdict of traffic from node `a`'s pods to node `b`'s pods, with the reason. */
@@ -62,14 +71,17 @@ export function expectedReachHost(sc: Scenario, a: NodeSpec, b: NodeSpec | "outs
   };
 }
 
-/** The pod MTU a node's agent should announce: underlay link MTU minus the backend's overhead. */
+/**
+ * The pod MTU a node's agent should announce: the agent's own {@linkcode backendMtu} for the scenario's network
+ * config and the MTU of the link on the agent's interface (vxlan's `Backend.MTU`, when set, is the underlay MTU
+ * the agent sizes from instead; the other backends have no such option).
+ */
 export function expectedPodMtu(topo: Topology, sc: Scenario, node: NodeSpec): number | undefined {
   const link = topo.links.find((l) =>
     (l.a.node === node.name && l.a.iface === node.agentIface) ||
     (l.b.node === node.name && l.b.iface === node.agentIface)
   );
-  // Backend.MTU, when set, is the underlay MTU the agent sizes from instead of its interface's.
-  const configured = (JSON.parse(sc.network) as { Backend?: { MTU?: number } }).Backend?.MTU;
-  const underlay = configured || link?.mtu;
-  return underlay ? underlay - (OVERHEAD[sc.backend] ?? 0) : undefined;
+  const backend = parseNetworkConfig(sc.network).backend;
+  const ifaceMtu = link?.mtu ?? (backend.type === "vxlan" ? backend.mtu : undefined);
+  return ifaceMtu ? backendMtu(backend, ifaceMtu) : undefined;
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { KERNEL_VXLAN_PORT, UDP_DEFAULT_PORT } from "../../agent/config/mod.ts";
 import type { Expect } from "./model.ts";
 import { parsePercentBound, parseRatioBand, type Path, type Reader } from "./reader.ts";
 
@@ -28,7 +29,7 @@ const KEYS = {
       ? {
         vxlan: {
           ...(x["vni"] !== undefined ? { vni: Number(x["vni"]) } : {}),
-          port: Number(x["port"] ?? 8472),
+          port: Number(x["port"] ?? KERNEL_VXLAN_PORT),
           min: Number(x["min"] ?? 1),
         },
       }
@@ -36,7 +37,7 @@ const KEYS = {
   },
   udp: (r, v, p) => {
     const x = r.obj(v, p, ["port", "min"]);
-    return x ? { udp: { port: Number(x["port"] ?? 8285), min: Number(x["min"] ?? 1) } } : {};
+    return x ? { udp: { port: Number(x["port"] ?? UDP_DEFAULT_PORT), min: Number(x["min"] ?? 1) } } : {};
   },
   "plain-pod-traffic": (r, v, p) => {
     const x = r.obj(v, p, ["min"]);

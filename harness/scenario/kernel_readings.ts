@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PeerReach } from "../../agent/backend/reconcile/desired.ts";
+import type { PeerReach } from "../../agent/backend/reconcile/mod.ts";
 import { formatIp } from "../../agent/ip.ts";
 import {
   diffState,

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Cluster, LeaseView, Pod } from "../cluster.ts";
-import type { RunResult } from "../process.ts";
+import type { RunResult } from "../../cli/process/mod.ts";
 import type { NodeSpec } from "../topology/model.ts";
 import { formatCidr, parseCidr } from "../../agent/ip.ts";
 import { ownerOf } from "../checks/path_mtu.ts";
@@ -14,7 +14,7 @@ import type { NodeValues } from "../checks/mirror.ts";
 import { expectedReach } from "./expect.ts";
 import { Failed, sleep } from "./failed.ts";
 import type { PingSpec, Scenario } from "./model.ts";
-import { networkFields } from "./parse.ts";
+import { networkFields } from "./network.ts";
 
 /** A node's lease as the checks compare it: subnet, PublicIP, VtepMAC (lower case) and etcd mod revision. */
 export interface NodeLease {

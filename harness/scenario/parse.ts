@@ -8,10 +8,12 @@
  *
  * @module
  */
+import { ConfigError } from "../../agent/config/mod.ts";
 import { InputError } from "../topology/errors.ts";
 import { parseSource } from "../topology/source.ts";
 import type { Topology } from "../topology/model.ts";
 import type { Scenario, Step } from "./model.ts";
+import { type NetworkFields, networkFields } from "./network.ts";
 import { type Obj, type Path, Reader } from "./reader.ts";
 import { describeAction, STEP_KINDS, stepKind } from "./steps/mod.ts";
 import { failsWithFor, labAgent, parseRepro, stepRunsFor } from "./repro.ts";
@@ -24,19 +26,18 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** Keys every step may have besides its kind's. */
 const STEP_COMMON = ["name", "timeout", "critical", "expect", "fails-with", "agents"];
 
-/** The fields of a scenario that follow from its network config (also after a `network` fault changes it). */
-export function networkFields(
-  net: Obj,
-): Pick<Scenario, "network" | "backend" | "directRouting" | "vni" | "port"> {
-  const backendObj = (net["Backend"] ?? { Type: "vxlan" }) as Obj;
-  const backend = String(backendObj["Type"] ?? "vxlan");
-  return {
-    network: JSON.stringify(net),
-    backend,
-    directRouting: backendObj["DirectRouting"] === true,
-    vni: Number(backendObj["VNI"] ?? 1),
-    port: Number(backendObj["Port"] || (backend === "udp" ? 8285 : 8472)),
-  };
+/**
+ * The network fields of a scenario's `network` mapping, or a problem at the field the agent's parser names
+ * (`network.Backend.VNI`) when it refuses the config.
+ */
+function readNetwork(r: Reader, net: Obj): NetworkFields | undefined {
+  try {
+    return networkFields(net);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const field = error.field ? error.field.split(".") : [];
+    return r.fail(["network", ...field], error.message.replace(/^Invalid network config: /, ""));
+  }
 }
 
 /**
@@ -65,6 +66,7 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
     "steps",
   ]);
   if (!root) throw new InputError("scenario", r.problems);
+  const before = r.problems.length;
   const net = r.obj(root["network"], ["network"], [
     "Network",
     "SubnetLen",
@@ -75,11 +77,8 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
     "IPv6Network",
     "Backend",
   ], ["Network"]);
-  const fields = networkFields(net ?? {});
-  const backend = fields.backend;
-  if (!["vxlan", "host-gw", "udp"].includes(backend)) {
-    r.fail(["network", "Backend", "Type"], `must be vxlan, host-gw or udp`);
-  }
+  // Read by the agent only when the mapping itself is sound: a missing or unknown key is already a problem.
+  const fields = net && r.problems.length === before ? readNetwork(r, net) : undefined;
   const pods = root["pods"] === undefined ? { "per-node": 2 } : r.obj(root["pods"], ["pods"], ["per-node"]);
   const podsPerNode = r.int(pods?.["per-node"] ?? 2, ["pods", "per-node"], 0) ?? 2;
   const defaults = root["defaults"] === undefined
@@ -133,7 +132,7 @@ export function parseScenario(file: string, text: string, topo: Topology): Scena
       ...(failsWith !== undefined ? { failsWith } : {}),
     });
   }
-  if (r.problems.length) throw new InputError("scenario", r.problems);
+  if (r.problems.length || !fields) throw new InputError("scenario", r.problems);
   return {
     file,
     description: String(root["description"] ?? ""),

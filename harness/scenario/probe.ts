@@ -5,7 +5,7 @@
  * @module
  */
 import type { Pod } from "../cluster.ts";
-import type { Process } from "../process.ts";
+import type { Process } from "../../cli/process/mod.ts";
 import { parsePingLog, type ProbeSample } from "../checks/probe_log.ts";
 import { Failed, sleep } from "./failed.ts";
 import type { LabView } from "./lab_view.ts";

@@ -6,13 +6,8 @@
  */
 export * from "./errors.ts";
 export * from "./model.ts";
-export {
-  DEFAULT_LINK_MTU,
-  expandEnv,
-  refuseNetnsLimits,
-  type ResolveOptions,
-  resolveTopology,
-} from "./resolve.ts";
+export { expandEnv, refuseNetnsLimits, type ResolveOptions, resolveTopology } from "./resolve.ts";
+export { DEFAULT_LINK_MTU } from "./resolve_links.ts";
 export { CLAB_SCHEMA_VERSION, validateSchema } from "./schema.ts";
 export { shellSplit } from "./shell_words.ts";
 export { formatPath, parseSource, type SourceDoc } from "./source.ts";

@@ -8,10 +8,12 @@ import { parseArgs } from "node:util";
 import { UsageError, UserError } from "../../cli/errors.ts";
 import { println } from "../../cli/output.ts";
 import { Cluster } from "../cluster.ts";
-import { labDirFor, runtimeFor, topology } from "../cli.ts";
+import { runtimeFor } from "../commands/mod.ts";
+import { labDirFor, planTopology } from "../lab/mod.ts";
 import { openRuntime } from "../runtime/mod.ts";
 import { traceSvg, traceText } from "./render.ts";
 import { traceProbe } from "./run.ts";
+import { encapPorts, networkFields } from "../scenario/network.ts";
 
 const USAGE =
   `Usage: flannel-lab trace [-t] TOPOLOGY.clab.yml FROM-POD TO-POD [--proto icmp|tcp|udp] [--size N]
@@ -56,14 +58,13 @@ export async function main(args: string[]): Promise<number> {
     throw new UsageError(`--size wants a number of payload bytes, not "${values.size}"`, { hint: USAGE });
   }
   if (Deno.uid() !== 0) throw new UserError("trace needs root (network namespaces, tcpdump)");
-  const topo = await topology(file, values.name);
+  const topo = await planTopology(file, values.name ? { name: values.name } : {});
   const labDir = labDirFor(topo, values["lab-dir"]);
   const runtime = openRuntime(await runtimeFor(values.runtime, labDir));
   const c = await Cluster.attach({ runtime, topo, labDir });
   if (!c || !c.pods.length) {
     throw new UserError(`Lab "${topo.name}" is not up`, { hint: `flannel-lab up ${file}, then trace again` });
   }
-  const backend = (JSON.parse(c.network) as { Backend?: { Port?: number } }).Backend;
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const dir = `${labDir}/traces/${stamp}`;
   const r = await traceProbe(c, from, to, {
@@ -71,7 +72,7 @@ export async function main(args: string[]): Promise<number> {
     ...(size !== undefined ? { size } : {}),
     dontFragment: values["dont-fragment"] ?? false,
     dir,
-    ports: { vxlan: backend?.Port || 8472, udp: backend?.Port || 8285 },
+    ports: encapPorts(networkFields(JSON.parse(c.network))),
   });
   println(traceText(r));
   await Deno.writeTextFile(`${dir}/trace.svg`, traceSvg(r));

@@ -7,9 +7,10 @@
  * @module
  */
 import type { Cluster, Pod } from "../cluster.ts";
-import type { Process } from "../process.ts";
+import type { Process } from "../../cli/process/mod.ts";
 import { follow, type Hop, type InterfaceCapture, type Probe, type Trace } from "./follow.ts";
 import { parsePcap } from "./pcap.ts";
+import { KERNEL_VXLAN_PORT, UDP_DEFAULT_PORT } from "../../agent/config/mod.ts";
 import { netContains, parseCidr, parseIp } from "../../agent/ip.ts";
 
 /** What to send. */
@@ -78,7 +79,7 @@ function pattern(): { hex: string; bytes: Uint8Array } {
 export async function traceProbe(c: Cluster, from: string, to: string, o: TraceOptions): Promise<TraceRun> {
   const src = c.pod(from);
   const dst = c.pod(to);
-  const ports = o.ports ?? { vxlan: 8472, udp: 8285 };
+  const ports = o.ports ?? { vxlan: KERNEL_VXLAN_PORT, udp: UDP_DEFAULT_PORT };
   await Deno.mkdir(o.dir, { recursive: true });
   const all = targets(c);
   // Every interface but loopback, with its MTU: the trace must not guess where the packet goes.

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { run } from "../process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { ensureDebianPackages, missingDebianPackages } from "./debian.ts";
 
 /** Where Debian puts it. */

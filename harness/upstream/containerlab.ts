@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { run } from "../process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { ToolError } from "./errors.ts";
 import {
   ensureGoTool,

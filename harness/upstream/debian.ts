@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { run } from "../process.ts";
+import { run } from "../../cli/process/mod.ts";
 
 /** The packages of `names` that dpkg does not list as installed. */
 export async function missingDebianPackages(names: readonly string[]): Promise<string[]> {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { run } from "../process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { ensureDebianPackages, missingDebianPackages } from "./debian.ts";
 import { ToolError } from "./errors.ts";
 import { lastLines } from "./go_tool.ts";

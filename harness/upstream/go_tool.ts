@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { CommandError, run } from "../process.ts";
+import { CommandError, run } from "../../cli/process/mod.ts";
 import { ToolError, type ToolName } from "./errors.ts";
 import type { ToolPaths } from "./paths.ts";
 import { findProgram, readStamp, sha256Hex, withLock, writeStamp } from "./recipe.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { CommandError, run } from "../process.ts";
+import { CommandError, run } from "../../cli/process/mod.ts";
 import { debianMirror, type SourcesFile } from "./apt_sources.ts";
 import { ensureDebianPackages } from "./debian.ts";
 import { DOCKER, dockerServerVersion, ensureDockerd } from "./docker.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { listNetns } from "../../harness/netns.ts";
 import { NetnsRuntime, ownedNamespaces } from "../../harness/runtime/mod.ts";
 import { labDir, longName, resolveTopology } from "../../harness/topology/mod.ts";

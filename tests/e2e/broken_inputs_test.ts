@@ -1,5 +1,5 @@
 import { ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { ownedNamespaces } from "../../harness/runtime/mod.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;

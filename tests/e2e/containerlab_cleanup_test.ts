@@ -5,7 +5,7 @@
  * and the etcd/agent processes the harness started inside the containers (which `docker exec … ps` lists).
  */
 import { ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { DOCKER } from "../../harness/upstream/mod.ts";
 import { leftovers } from "../helpers/run_cli.ts";
 

@@ -10,7 +10,7 @@
  * would not.
  */
 import { deepEqual, equal, ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const NETWORK = "10.244.0.0/16";

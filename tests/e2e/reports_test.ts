@@ -1,5 +1,5 @@
 import { ok as assert } from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { ownedNamespaces } from "../../harness/runtime/mod.ts";
 import type { StoredResults } from "../../harness/report/results.ts";
 

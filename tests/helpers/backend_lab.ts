@@ -4,9 +4,9 @@
  * an underlay capture with tcpdump. Every namespace made here is deleted when the returned lab is disposed.
  */
 import assert from "node:assert/strict";
-import { type MiniLab, type MiniNode, readIfExists, startMiniLab, waitFor } from "../../harness/mini_lab.ts";
+import { type MiniLab, type MiniNode, readIfExists, startMiniLab, waitFor } from "./mini_lab.ts";
 import { Netns } from "../../harness/netns.ts";
-import { type Process, type run, spawn } from "../../harness/process.ts";
+import { type Process, type run, spawn } from "../../cli/process/mod.ts";
 import { uniqueName } from "./tmpdir.ts";
 
 export { readIfExists, waitFor };

@@ -4,9 +4,9 @@
  * holding `<subnet>.2` and/or `<v6 subnet>2`. Every namespace made here is deleted when the lab is disposed.
  */
 import assert from "node:assert/strict";
-import { type MiniLab, type MiniNode, readIfExists, startMiniLab, waitFor } from "../../harness/mini_lab.ts";
+import { type MiniLab, type MiniNode, readIfExists, startMiniLab, waitFor } from "./mini_lab.ts";
 import { Netns } from "../../harness/netns.ts";
-import type { Process } from "../../harness/process.ts";
+import type { Process } from "../../cli/process/mod.ts";
 import { uniqueName } from "./tmpdir.ts";
 import { agentLog } from "./backend_lab.ts";
 

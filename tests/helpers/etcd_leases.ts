@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { MiniLab } from "../../harness/mini_lab.ts";
+import type { MiniLab } from "./mini_lab.ts";
 
 const b64 = (s: string) => btoa(s);
 

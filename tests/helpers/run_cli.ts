@@ -7,7 +7,7 @@
  * @module
  */
 import { ok as assert } from "node:assert/strict";
-import { run, type RunResult } from "../../harness/process.ts";
+import { run, type RunResult } from "../../cli/process/mod.ts";
 import { ownedNamespaces } from "../../harness/runtime/mod.ts";
 import { DOCKER } from "../../harness/upstream/mod.ts";
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { addVeth, Netns } from "../../harness/netns.ts";
-import type { Process } from "../../harness/process.ts";
+import type { Process } from "../../cli/process/mod.ts";
 import { type Etcd, startEtcd } from "../../harness/etcd.ts";
 import { uniqueName } from "./tmpdir.ts";
 

@@ -4,7 +4,7 @@
  * interrupting traffic, /metrics, and `--teardown`.
  */
 import assert from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import {
   agentLog,
   type DataLab,

@@ -1,6 +1,6 @@
 /** The udp backend wired into the agent: pods on two nodes talk through flannel0, and SIGTERM still exits 0. */
 import assert from "node:assert/strict";
-import { etcdLeases } from "../../harness/mini_lab.ts";
+import { etcdLeases } from "../helpers/mini_lab.ts";
 import { agentLog, type LabNode, linkInfo, startDataLab, waitPing } from "../helpers/backend_lab.ts";
 
 const UDP = '{"Network":"10.244.0.0/16","Backend":{"Type":"udp"}}';

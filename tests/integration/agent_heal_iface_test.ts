@@ -4,7 +4,7 @@
  * recreates flannel.1 on it with its published MAC, restores the entries, and pods talk again.
  */
 import assert from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import {
   agentLog,
   fdbs,
@@ -26,7 +26,7 @@ Deno.test("agent heal: eth1 deleted and recreated (new ifindex) → flannel.1 re
   const ethBefore = await linkInfo(a, "eth1");
   assert.ok(before && ethBefore);
 
-  const sw = `${lab.prefix}-swa`;
+  const sw = `clab-${lab.prefix}-swa`;
   await a.node.ns.ip(["link", "del", "eth1"]);
   assert.equal(await linkInfo(a, "flannel.1"), undefined, "the kernel deletes flannel.1 with its underlay");
   await new Promise((r) => setTimeout(r, 500));

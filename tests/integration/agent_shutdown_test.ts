@@ -7,8 +7,8 @@
  * transactions through its JSON gateway.
  */
 import assert from "node:assert/strict";
-import { type MiniNode, readIfExists, startMiniLab, waitFor } from "../../harness/mini_lab.ts";
-import type { Process } from "../../harness/process.ts";
+import { type MiniNode, readIfExists, startMiniLab, waitFor } from "../helpers/mini_lab.ts";
+import type { Process } from "../../cli/process/mod.ts";
 import { writeSyntheticLeases } from "../helpers/etcd_leases.ts";
 import { uniqueName } from "../helpers/tmpdir.ts";
 

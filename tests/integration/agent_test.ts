@@ -9,8 +9,8 @@ import {
   readIfExists,
   startMiniLab,
   waitFor,
-} from "../../harness/mini_lab.ts";
-import { run } from "../../harness/process.ts";
+} from "../helpers/mini_lab.ts";
+import { run } from "../../cli/process/mod.ts";
 import { uniqueName } from "../helpers/tmpdir.ts";
 
 const HOSTGW = '{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}';

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { waitFor } from "../../harness/mini_lab.ts";
+import { waitFor } from "../helpers/mini_lab.ts";
 import { Netns } from "../../harness/netns.ts";
 import { uniqueName } from "../helpers/tmpdir.ts";
 import { AGENT_V8_FLAGS, agentV8FlagsArg } from "../../agent/v8_flags.ts";

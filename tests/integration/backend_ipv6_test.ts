@@ -4,7 +4,7 @@
  * The underlay is IPv4 plus ULA fd00:77::/64 on every node's eth1.
  */
 import assert from "node:assert/strict";
-import { etcdLeases, waitFor } from "../../harness/mini_lab.ts";
+import { etcdLeases, waitFor } from "../helpers/mini_lab.ts";
 import { agentLog } from "../helpers/backend_lab.ts";
 import { link6, type Node6, ping6, startLab6, waitPing6, waitSubnetEnv } from "../helpers/backend_lab6.ts";
 

@@ -3,7 +3,7 @@
  * across one switch and across a router, the MTU limit, VXLAN on the wire, and DirectRouting mixed.
  */
 import assert from "node:assert/strict";
-import { etcdLeases } from "../../harness/mini_lab.ts";
+import { etcdLeases } from "../helpers/mini_lab.ts";
 import {
   agentLog,
   capture,

@@ -8,7 +8,7 @@
  */
 import { ok as assert } from "node:assert/strict";
 import { parse as parseYaml } from "yaml";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { ensureContainerlab } from "../../harness/upstream/mod.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;

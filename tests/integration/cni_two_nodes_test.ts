@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { addVeth, Netns } from "../../harness/netns.ts";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { tempDir, uniqueName } from "../helpers/tmpdir.ts";
 import { installPlugin } from "../../agent/cni/install.ts";
 

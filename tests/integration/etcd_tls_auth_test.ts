@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { EtcdRegistry } from "../../agent/subnet/etcd_registry.ts";
 import { startEtcd } from "../../harness/etcd.ts";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { tempDir } from "../helpers/tmpdir.ts";
 
 const PREFIX = "/coreos.com/network";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Netns } from "../../harness/netns.ts";
 import { memoryLogger } from "../../cli/log.ts";
 import { uniqueName } from "../helpers/tmpdir.ts";
-import { Firewall, type FirewallOptions } from "../../agent/firewall/firewall.ts";
+import { Firewall, type FirewallOptions } from "../../agent/firewall/mod.ts";
 import { parseCidr } from "../../agent/ip.ts";
 
 const NET = parseCidr("10.5.0.0/16");

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { addVeth, Netns } from "../../harness/netns.ts";
 import { memoryLogger } from "../../cli/log.ts";
 import { uniqueName } from "../helpers/tmpdir.ts";
-import { Firewall, type FirewallMode } from "../../agent/firewall/firewall.ts";
+import { Firewall, type FirewallMode } from "../../agent/firewall/mod.ts";
 import { parseCidr } from "../../agent/ip.ts";
 
 async function counter(ns: Netns, src: string): Promise<number> {

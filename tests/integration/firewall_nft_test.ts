@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Netns } from "../../harness/netns.ts";
 import { memoryLogger } from "../../cli/log.ts";
 import { uniqueName } from "../helpers/tmpdir.ts";
-import { Firewall, type FirewallOptions } from "../../agent/firewall/firewall.ts";
+import { Firewall, type FirewallOptions } from "../../agent/firewall/mod.ts";
 import { parseCidr } from "../../agent/ip.ts";
 
 function fw(ns: Netns, extra: Partial<FirewallOptions> = {}) {

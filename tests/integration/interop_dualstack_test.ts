@@ -6,7 +6,7 @@
  * upstream's IPv6 entries for the other; pods talk in both families.
  */
 import assert from "node:assert/strict";
-import { etcdLeases, type MiniLab, type MiniNode, waitFor } from "../../harness/mini_lab.ts";
+import { etcdLeases, type MiniLab, type MiniNode, waitFor } from "../helpers/mini_lab.ts";
 import { startUpstreamAgent } from "../helpers/upstream.ts";
 import { link6, type Node6, ping6, startLab6, waitPing6 } from "../helpers/backend_lab6.ts";
 

@@ -6,17 +6,14 @@
  * leaves upstream's view alone.
  */
 import assert from "node:assert/strict";
+import { assertLeasesAlike, leaseKey } from "../helpers/interop_leases.ts";
+import { firewallView, kernelView } from "../helpers/interop_mirror.ts";
+import { ping, waitPing } from "../helpers/interop_traffic.ts";
 import {
-  assertLeasesAlike,
-  firewallView,
   type InteropLab,
   type InteropNode,
-  kernelView,
-  leaseKey,
-  ping,
   startInteropLab,
   waitFor,
-  waitPing,
   waitUpstreamSaw,
 } from "../helpers/upstream.ts";
 

@@ -5,19 +5,14 @@
  * does not disturb upstream's lease view; a node leaving stops the other's proxy from sending to it.
  */
 import assert from "node:assert/strict";
+import { assertLeasesAlike, leaseKey } from "../helpers/interop_leases.ts";
+import { firewallView, kernelView } from "../helpers/interop_mirror.ts";
+import { assertPathMtu, capture, ping, waitPing } from "../helpers/interop_traffic.ts";
 import {
-  assertLeasesAlike,
-  assertPathMtu,
-  capture,
-  firewallView,
   type InteropLab,
   type InteropNode,
-  kernelView,
-  leaseKey,
-  ping,
   startInteropLab,
   waitFor,
-  waitPing,
   waitUpstreamSaw,
 } from "../helpers/upstream.ts";
 

@@ -7,22 +7,17 @@
  * way on both.
  */
 import assert from "node:assert/strict";
-import type { Process } from "../../harness/process.ts";
+import type { Process } from "../../cli/process/mod.ts";
+import { assertLeasesAlike, leaseKey, mirroredLeases } from "../helpers/interop_leases.ts";
+import { firewallView, kernelView } from "../helpers/interop_mirror.ts";
+import { assertPathMtu, ping, waitPing } from "../helpers/interop_traffic.ts";
 import {
-  assertLeasesAlike,
-  assertPathMtu,
-  firewallView,
   type InteropLab,
   type InteropNode,
-  kernelView,
-  leaseKey,
-  mirroredLeases,
-  ping,
   readIfExists,
   startInteropLab,
   startUpstreamAgent,
   waitFor,
-  waitPing,
   waitUpstreamSaw,
 } from "../helpers/upstream.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { kernelHasNetem } from "../../harness/runtime/kernel_features.ts";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).pathname;
 const TOPO = new URL("../../topologies/vxlan-same-subnet.clab.yml", import.meta.url).pathname;

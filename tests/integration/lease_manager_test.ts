@@ -3,13 +3,13 @@
  */
 import assert from "node:assert/strict";
 import { memoryLogger } from "../../cli/log.ts";
-import { type NetworkConfig, parseNetworkConfig } from "../../agent/config.ts";
+import { type NetworkConfig, parseNetworkConfig } from "../../agent/config/mod.ts";
 import { formatCidr, type IpNet, netOverlaps, parseIp } from "../../agent/ip.ts";
 import { EtcdRegistry } from "../../agent/subnet/etcd_registry.ts";
 import type { Lease, LeaseAttrs } from "../../agent/subnet/lease.ts";
 import { LeaseManager } from "../../agent/subnet/manager.ts";
 import type { Registry } from "../../agent/subnet/registry.ts";
-import { waitFor } from "../../harness/mini_lab.ts";
+import { waitFor } from "../helpers/mini_lab.ts";
 import { type Etcd, startEtcd } from "../../harness/etcd.ts";
 
 const PREFIX = "/coreos.com/network";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Netns } from "../../harness/netns.ts";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { uniqueName } from "../helpers/tmpdir.ts";
 import { currentNetnsInode, Netlink, Tun } from "../../agent/netlink/mod.ts";
 

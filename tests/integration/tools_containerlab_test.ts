@@ -6,7 +6,7 @@
  * namespace.
  */
 import assert from "node:assert/strict";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import {
   CONTAINERLAB_ENV,
   DOCKER,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startEtcd } from "../../harness/etcd.ts";
 import { addVeth, Netns } from "../../harness/netns.ts";
-import { run } from "../../harness/process.ts";
+import { run } from "../../cli/process/mod.ts";
 import { ensureFlanneld, FLANNELD_VERSION } from "../../harness/upstream/mod.ts";
 import { tempDir, uniqueName } from "../helpers/tmpdir.ts";
 

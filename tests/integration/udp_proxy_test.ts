@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { startUdpLab, type UdpLab, waitFor } from "../helpers/udp_lab.ts";
 import type { Netns } from "../../harness/netns.ts";
-import { inetChecksum } from "../../agent/backend/udp/packet.ts";
+import { inetChecksum } from "../../agent/backend/udp/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;

@@ -28,12 +28,19 @@ import { formatIp } from "../../ip.ts";
 import type { NetlinkEvent } from "../../netlink/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
 import type { Backend, BackendContext, EventVerdict, PeerState, ReconcileReport } from "../backend.ts";
-import { leaseFamilyPart, mergePeerStates } from "../reconcile/desired.ts";
-import { classifyEvent, indexPlan, type PlanIndex } from "../reconcile/events.ts";
+import {
+  classifyEvent,
+  converge,
+  indexPlan,
+  leaseFamilyPart,
+  mergePeerStates,
+  type OwnershipScope,
+  type PlanIndex,
+  ReachResolver,
+  resolveExtIndex,
+} from "../reconcile/mod.ts";
 import { planHostGw } from "./plan.ts";
-import { converge, ReachResolver, resolveExtIndex } from "../reconcile/kernel.ts";
 import { type BackendLeaseFields, backendLeaseFields, backendMtu } from "../lease_fields.ts";
-import type { OwnershipScope } from "../reconcile/changes.ts";
 import { removeOwnedRoutes } from "../teardown.ts";
 
 /** The host-gw backend. */

@@ -17,7 +17,7 @@ import {
   type PeerReach,
   type ReachLookup,
   screenPeer,
-} from "../reconcile/desired.ts";
+} from "../reconcile/mod.ts";
 
 /** What the host-gw plan needs besides the snapshot. */
 export interface HostGwPlanContext {

@@ -23,14 +23,17 @@ import { type IpNet, netContains, parseCidr } from "../../ip.ts";
 import {
   AF_INET,
   AF_INET6,
+  fdbRequest,
+  type Neigh,
+  neighRequest,
+  type NetlinkRequest,
   NTF_SELF,
   NUD_PERMANENT,
+  type Route,
+  routeRequest,
   RTN_UNICAST,
   RTPROT_KERNEL,
-} from "../../netlink/consts.ts";
-import { fdbRequest, type Neigh, neighRequest } from "../../netlink/neigh.ts";
-import { type Route, routeRequest } from "../../netlink/route.ts";
-import type { NetlinkRequest } from "../../netlink/socket.ts";
+} from "../../netlink/mod.ts";
 import {
   type DesiredFdb,
   type DesiredNeigh,

@@ -5,14 +5,14 @@ import { parseCidr } from "../../ip.ts";
 import {
   AF_BRIDGE,
   AF_INET,
+  type Neigh,
   NTF_SELF,
   NUD_PERMANENT,
   NUD_STALE,
+  type Route,
   RTPROT_BOOT,
   RTPROT_KERNEL,
-} from "../../netlink/consts.ts";
-import type { Neigh } from "../../netlink/neigh.ts";
-import type { Route } from "../../netlink/route.ts";
+} from "../../netlink/mod.ts";
 import type { DesiredState } from "./desired.ts";
 import { type Change, diffState, type Observed } from "./changes.ts";
 

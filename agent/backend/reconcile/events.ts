@@ -8,8 +8,7 @@
  * @module
  */
 import { type IpNet, netContains, parseCidr } from "../../ip.ts";
-import { AF_BRIDGE, NUD_PERMANENT } from "../../netlink/consts.ts";
-import type { NetlinkEvent } from "../../netlink/monitor.ts";
+import { AF_BRIDGE, type NetlinkEvent, NUD_PERMANENT } from "../../netlink/mod.ts";
 import type { EventVerdict } from "../backend.ts";
 import { type DesiredState, fdbKey, routeKey } from "./desired.ts";
 import { isOwnedRoute, type OwnershipScope, scopeAf } from "./changes.ts";

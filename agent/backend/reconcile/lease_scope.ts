@@ -12,7 +12,7 @@
  * @module
  */
 import { formatCidr, type IpNet, netContains, netOverlaps } from "../../ip.ts";
-import type { SubnetPool } from "../../config.ts";
+import type { SubnetPool } from "../../config/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
 import { leaseKeyName } from "../../subnet/lease_codec.ts";
 import type { PeerState } from "../backend.ts";

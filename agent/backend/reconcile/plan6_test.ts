@@ -1,15 +1,22 @@
 /** Pure tests of the IPv6 and dual-stack plans, their merged peer states, and the IPv6 reconcile scope. */
 import assert from "node:assert/strict";
 import { parseCidr, parseIp } from "../../ip.ts";
-import { AF_BRIDGE, AF_INET, AF_INET6, NTF_SELF, NUD_PERMANENT, RTPROT_BOOT } from "../../netlink/consts.ts";
-import type { Neigh } from "../../netlink/neigh.ts";
-import type { Route } from "../../netlink/route.ts";
+import {
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  type Neigh,
+  NTF_SELF,
+  NUD_PERMANENT,
+  type Route,
+  RTPROT_BOOT,
+} from "../../netlink/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
 import { leaseKeyName } from "../../subnet/lease_codec.ts";
 import { leaseFamilyPart, mergePeerStates, routeKey } from "./desired.ts";
-import { planHostGw } from "../hostgw/plan.ts";
+import { planHostGw } from "../hostgw/mod.ts";
 import { diffState } from "./changes.ts";
-import { planVxlan } from "../vxlan/plan.ts";
+import { planVxlan } from "../vxlan/mod.ts";
 
 function lease(
   v4: string | undefined,

@@ -5,8 +5,8 @@ import type { Lease } from "../../subnet/lease.ts";
 import { leaseKeyName } from "../../subnet/lease_codec.ts";
 import type { PeerReach } from "./desired.ts";
 import { normalizeMac } from "./desired.ts";
-import { planHostGw } from "../hostgw/plan.ts";
-import { planVxlan } from "../vxlan/plan.ts";
+import { planHostGw } from "../hostgw/mod.ts";
+import { planVxlan } from "../vxlan/mod.ts";
 
 function lease(subnet: string, publicIp: string, type?: string, data?: unknown): Lease {
   return {

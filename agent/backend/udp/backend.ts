@@ -31,9 +31,6 @@ import { UdpProxy } from "./proxy.ts";
 import { routesFromLeases } from "./routes.ts";
 import { closeFd, openUdpSocket } from "./socket.ts";
 
-/** The udp backend's default port (upstream's). */
-export const UDP_DEFAULT_PORT = 8285;
-
 /** Options of {@linkcode createUdpBackend} beyond the context. */
 export interface UdpBackendOptions {
   /** TUN name pattern (default `flannel%d`). */

@@ -13,12 +13,13 @@
  */
 import { parseArgs } from "node:util";
 import { createLogger } from "../../../cli/log.ts";
-import type { NetworkConfig } from "../../config.ts";
+import type { NetworkConfig } from "../../config/mod.ts";
 import type { ExternalInterface } from "../../iface.ts";
 import { lastAddr, parseCidr, parseIp } from "../../ip.ts";
 import { AF_INET, Netlink } from "../../netlink/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
-import { createUdpBackend, UDP_DEFAULT_PORT } from "./backend.ts";
+import { UDP_DEFAULT_PORT } from "../../config/mod.ts";
+import { createUdpBackend } from "./backend.ts";
 import { parsePeerRoute } from "./routes.ts";
 
 const out = (line: string) => Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));

@@ -3,7 +3,8 @@ import { inetChecksum, ipv4ToU32 } from "./packet.ts";
 import { type DatapathIo, STAT, STAT_COUNT, UdpEngine } from "./engine.ts";
 import { UdpProxy } from "./proxy.ts";
 import { parsePeerRoute } from "./routes.ts";
-import { closeFd, datapathLib, localPort, openUdpSocket, PacketBatch } from "./socket.ts";
+import { lib } from "../../libc/mod.ts";
+import { closeFd, localPort, openUdpSocket, PacketBatch } from "./socket.ts";
 
 function ip(src: number[], dst: number[], ttl = 64, proto = 17): Uint8Array<ArrayBuffer> {
   const p = new Uint8Array([
@@ -157,16 +158,16 @@ Deno.test("UdpEngine: a GRO-coalesced slot is split into its datagrams, each che
 
 /** A SOCK_SEQPACKET pair: keeps packet boundaries like a TUN. */
 function packetPair(): [number, number] {
-  const lib = Deno.dlopen("libc.so.6", {
+  const unix = Deno.dlopen("libc.so.6", {
     socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   });
   try {
     const fds = new Int32Array(2);
     // AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC
-    assert.equal(lib.symbols.socketpair(1, 5 | 0x800 | 0x80000, 0, new Uint8Array(fds.buffer)), 0);
+    assert.equal(unix.symbols.socketpair(1, 5 | 0x800 | 0x80000, 0, new Uint8Array(fds.buffer)), 0);
     return [fds[0]!, fds[1]!];
   } finally {
-    lib.close();
+    unix.close();
   }
 }
 
@@ -184,7 +185,7 @@ for (const offload of [true, false]) {
     const proxy = new UdpProxy({ tunFd, sockFd, port, tunAddr: ipv4ToU32("10.5.1.0"), offload });
     proxy.setRoutes([parsePeerRoute("10.5.2.0/24=127.0.0.1")]);
     const running = proxy.start();
-    const c = datapathLib();
+    const c = lib();
     const buf = new Uint8Array(65536);
     const readBack = () => {
       const n = Number(c.read(kernelFd, buf, 65536n));

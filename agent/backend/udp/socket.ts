@@ -6,83 +6,41 @@
  * Why not `Deno.listenDatagram`: it costs a promise and a copy per datagram, cannot batch, and its receive and
  * send hop through the runtime's thread pool; measured through the whole proxy that was ≈40k packets/s.
  *
+ * The libc symbols (`recvmmsg`, `sendmmsg`, the blocking `pollSync`), errno and the socket constants come from
+ * `agent/libc/`, which the netlink library uses too; only the UDP offload options are declared here.
+ *
  * @module
  */
-import { errnoName } from "../../netlink/errors.ts";
-import { OsError, withNetns } from "../../netlink/_ffi.ts";
-
-const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
-  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-/** The libc symbols of the data path. */
-export type DatapathLibc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-let libc: DatapathLibc | undefined;
-
-/** The libc symbols, loaded on first use (per thread: each worker loads its own). */
-export function datapathLib(): DatapathLibc {
-  libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  return libc;
-}
-
-/** The calling thread's errno; only meaningful right after a failed synchronous call. */
-export function lastErrno(): number {
-  const p = datapathLib().__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
-export const AF_INET = 2;
-export const SOCK_DGRAM = 2;
-export const SOCK_CLOEXEC = 0x80000;
-export const SOL_SOCKET = 1;
-export const SO_SNDBUF = 7;
-export const SO_RCVBUF = 8;
-export const SO_SNDBUFFORCE = 32;
-export const SO_RCVBUFFORCE = 33;
-export const MSG_DONTWAIT = 0x40;
-export const POLLIN = 0x1;
-export const EFD_CLOEXEC = 0x80000;
-export const EFD_NONBLOCK = 0x800;
-export const EAGAIN = 11;
-export const EINTR = 4;
-export const EBADF = 9;
+import {
+  AF_INET,
+  check,
+  closeQuietly,
+  EAGAIN,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  EINTR,
+  EINVAL,
+  EIO,
+  ENOPROTOOPT,
+  EOPNOTSUPP,
+  errno,
+  lib,
+  MSG_DONTWAIT,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOL_SOCKET,
+  trySetIntOpt,
+  withNetns,
+} from "../../libc/mod.ts";
 
 /** Size of `struct mmsghdr` on 64-bit Linux (a 56-byte `msghdr` and `msg_len`, padded). */
 const MMSGHDR = 64;
 const IOVEC = 16;
 const SOCKADDR_IN = 16;
-
-function check(call: string, ret: number): number {
-  if (ret < 0) throw new OsError(call, lastErrno());
-  return ret;
-}
-
-function setIntOpt(fd: number, level: number, name: number, value: number): boolean {
-  const v = new Uint8Array(4);
-  new DataView(v.buffer).setInt32(0, value, true);
-  return datapathLib().setsockopt(fd, level, name, v, 4) === 0;
-}
-
-/** Reads an integer socket option (for tests and diagnostics). */
-export function getIntOpt(fd: number, level: number, name: number): number {
-  const v = new Uint8Array(4);
-  const len = new Uint8Array(4);
-  new DataView(len.buffer).setUint32(0, 4, true);
-  check(`getsockopt(${level}, ${name})`, datapathLib().getsockopt(fd, level, name, v, len));
-  return new DataView(v.buffer).getInt32(0, true);
-}
 
 /** A `sockaddr_in` for an address (u32, host order) and port. */
 export function sockaddrIn(addr: number, port: number): Uint8Array<ArrayBuffer> {
@@ -119,14 +77,14 @@ export interface UdpSocketOptions {
  * ```
  */
 export function openUdpSocket(options: UdpSocketOptions): number {
-  const c = datapathLib();
+  const c = lib();
   const create = (): number =>
     check("socket(AF_INET, SOCK_DGRAM)", c.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   const fd = options.netns === undefined ? create() : withNetns(options.netns, create);
   try {
     const bytes = options.bufferBytes ?? 4 << 20;
     for (const [force, plain] of [[SO_RCVBUFFORCE, SO_RCVBUF], [SO_SNDBUFFORCE, SO_SNDBUF]] as const) {
-      if (!setIntOpt(fd, SOL_SOCKET, force, bytes)) setIntOpt(fd, SOL_SOCKET, plain, bytes);
+      if (!trySetIntOpt(fd, SOL_SOCKET, force, bytes)) trySetIntOpt(fd, SOL_SOCKET, plain, bytes);
     }
     const sa = sockaddrIn(options.address, options.port);
     check(`bind UDP ${formatAddr(options.address)}:${options.port}`, c.bind(fd, sa, SOCKADDR_IN));
@@ -142,30 +100,30 @@ export function localPort(fd: number): number {
   const sa = new Uint8Array(SOCKADDR_IN);
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, SOCKADDR_IN, true);
-  check("getsockname", datapathLib().getsockname(fd, sa, len));
+  check("getsockname", lib().getsockname(fd, sa, len));
   return new DataView(sa.buffer).getUint16(2, false);
 }
 
 /** Closes a descriptor, ignoring errors. */
 export function closeFd(fd: number): void {
-  if (fd >= 0) datapathLib().close(fd);
+  closeQuietly(fd);
 }
 
 /** A non-blocking eventfd (the proxy's wake-up line). */
 export function openEventfd(): number {
-  return check("eventfd", datapathLib().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  return check("eventfd", lib().eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 }
 
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
 /** Adds 1 to an eventfd's counter (wakes whoever polls it). */
 export function signalEventfd(fd: number): void {
-  datapathLib().write(fd, ONE, 8n);
+  lib().write(fd, ONE, 8n);
 }
 
 /** Reads and resets an eventfd's counter; 0 when it was not signalled. */
 export function drainEventfd(fd: number, scratch = new Uint8Array(8)): number {
-  const n = Number(datapathLib().read(fd, scratch, 8n));
+  const n = Number(lib().read(fd, scratch, 8n));
   if (n !== 8) return 0;
   return Number(new DataView(scratch.buffer, scratch.byteOffset, 8).getBigUint64(0, true));
 }
@@ -222,10 +180,6 @@ const GSO_MAX_SEGMENTS = 64;
 const GSO_MAX_BYTES = 65535 - 20 - 8;
 /** `CMSG_SPACE(sizeof(int))` on 64-bit Linux: a 16-byte `cmsghdr` and the value, padded to 8. */
 const CMSG_SPACE = 24;
-const ENOPROTOOPT = 92;
-const EOPNOTSUPP = 95;
-const EIO = 5;
-const EINVAL = 22;
 
 const TWO32 = 2 ** 32;
 
@@ -264,7 +218,7 @@ export class MmsgIo {
   readonly #iovsAt: number;
   readonly #namesAt: number;
   readonly #cmsgsAt: number;
-  readonly #c = datapathLib();
+  readonly #c = lib();
   /** Send headers → first slot they cover (one more entry than headers). */
   readonly #first: Int32Array;
   #gsoSend: boolean;
@@ -313,7 +267,7 @@ export class MmsgIo {
     }
     const offload = options.offload ?? true;
     this.#gsoSend = offload;
-    this.#groRecv = offload && setIntOpt(fd, SOL_UDP, UDP_GRO, 1);
+    this.#groRecv = offload && trySetIntOpt(fd, SOL_UDP, UDP_GRO, 1);
   }
 
   /** Whether sends use UDP GSO (turned off for good after a device refused it). */
@@ -352,7 +306,7 @@ export class MmsgIo {
     }
     const got = this.#c.recvmmsg(this.#fd, this.#hdrs, n, MSG_DONTWAIT, null);
     if (got < 0) {
-      const e = lastErrno();
+      const e = errno();
       return e === EAGAIN || e === EINTR ? 0 : -e;
     }
     const cv = this.#cv;
@@ -430,7 +384,7 @@ export class MmsgIo {
         at += r;
         continue;
       }
-      const e = lastErrno();
+      const e = errno();
       if (e === EINTR) continue;
       const a = first[at]!;
       const z = first[at + 1]!;
@@ -448,9 +402,4 @@ export class MmsgIo {
     }
     return sent;
   }
-}
-
-/** The errno name, for log lines. */
-export function errnoText(errno: number): string {
-  return errnoName(errno);
 }

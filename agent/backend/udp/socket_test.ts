@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { ipv4ToU32 } from "./packet.ts";
-import {
-  closeFd,
-  getIntOpt,
-  localPort,
-  MmsgIo,
-  openUdpSocket,
-  PacketBatch,
-  SO_RCVBUF,
-  SOL_SOCKET,
-} from "./socket.ts";
+import { getIntOpt, SO_RCVBUF, SOL_SOCKET } from "../../libc/mod.ts";
+import { closeFd, localPort, MmsgIo, openUdpSocket, PacketBatch } from "./socket.ts";
 
 const LOOPBACK = ipv4ToU32("127.0.0.1");
 

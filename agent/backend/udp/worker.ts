@@ -16,29 +16,20 @@
  */
 import { type DatapathIo, UdpEngine } from "./engine.ts";
 import { CONTROL, type WorkerCommand, type WorkerEvent, type WorkerInit } from "./worker_protocol.ts";
-import {
-  datapathLib,
-  drainEventfd,
-  EAGAIN,
-  EINTR,
-  lastErrno,
-  MmsgIo,
-  PacketBatch,
-  POLLIN,
-} from "./socket.ts";
-import { errnoName } from "../../netlink/errors.ts";
+import { drainEventfd, MmsgIo, PacketBatch } from "./socket.ts";
+import { EAGAIN, EINTR, errno, errnoName, lib, POLLIN } from "../../libc/mod.ts";
 
 const post = (e: WorkerEvent) => self.postMessage(e);
 
 function tunIo(tunFd: number, tx: PacketBatch, rxIo: MmsgIo, txIo: MmsgIo): DatapathIo {
-  const c = datapathLib();
+  const c = lib();
   const slotBytes = BigInt(tx.slotBytes);
   return {
     tunRead(into) {
       for (;;) {
         const n = Number(c.read(tunFd, into, slotBytes));
         if (n >= 0) return n;
-        const e = lastErrno();
+        const e = errno();
         if (e === EAGAIN) return -1;
         if (e !== EINTR) throw new Error(`Cannot read the TUN: ${errnoName(e)}`);
       }
@@ -47,7 +38,7 @@ function tunIo(tunFd: number, tx: PacketBatch, rxIo: MmsgIo, txIo: MmsgIo): Data
       for (;;) {
         const n = Number(c.write(tunFd, buf, BigInt(len)));
         if (n >= 0) return true;
-        const e = lastErrno();
+        const e = errno();
         if (e === EINTR) continue;
         if (e === EAGAIN || e === 22 /* EINVAL: not a packet the TUN accepts */) return false;
         throw new Error(`Cannot write to the TUN: ${errnoName(e)}`);
@@ -59,7 +50,7 @@ function tunIo(tunFd: number, tx: PacketBatch, rxIo: MmsgIo, txIo: MmsgIo): Data
 }
 
 async function run(init: WorkerInit, commands: AsyncCommands): Promise<void> {
-  const c = datapathLib();
+  const c = lib();
   const tx = new PacketBatch(init.batch);
   const rx = new PacketBatch(init.batch);
   const rxIo = new MmsgIo(init.sockFd, rx, init.port, { offload: init.offload });
@@ -99,8 +90,8 @@ async function run(init: WorkerInit, commands: AsyncCommands): Promise<void> {
     pv.setInt16(6, 0, true);
     pv.setInt16(14, 0, true);
     pv.setInt16(22, 0, true);
-    const r = c.poll(pollfds, 3n, -1);
-    if (r < 0 && lastErrno() !== EINTR) throw new Error(`Cannot poll: ${errnoName(lastErrno())}`);
+    const r = c.pollSync(pollfds, 3n, -1);
+    if (r < 0 && errno() !== EINTR) throw new Error(`Cannot poll: ${errnoName(errno())}`);
     if (pv.getInt16(22, true) !== 0) drainEventfd(init.ctlFd, scratch);
   }
 }

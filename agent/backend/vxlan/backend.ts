@@ -53,16 +53,24 @@
  * @module
  */
 import type { Logger } from "../../../cli/log.ts";
-import type { BackendConfig } from "../../config.ts";
+import type { BackendConfig } from "../../config/mod.ts";
 import { formatIp, type IpNet } from "../../ip.ts";
 import type { Link, NetlinkEvent } from "../../netlink/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
 import type { Backend, BackendContext, EventVerdict, PeerState, ReconcileReport } from "../backend.ts";
-import { leaseFamilyPart, mergePeerStates, type ReachLookup } from "../reconcile/desired.ts";
-import { classifyEvent, indexPlan, type PlanIndex } from "../reconcile/events.ts";
-import { converge, ReachResolver, resolveExtIndex } from "../reconcile/kernel.ts";
+import {
+  classifyEvent,
+  converge,
+  indexPlan,
+  leaseFamilyPart,
+  mergePeerStates,
+  type OwnershipScope,
+  type PlanIndex,
+  type ReachLookup,
+  ReachResolver,
+  resolveExtIndex,
+} from "../reconcile/mod.ts";
 import { type BackendLeaseFields, VXLAN_OVERHEAD, type VxlanBackendData } from "../lease_fields.ts";
-import type { OwnershipScope } from "../reconcile/changes.ts";
 import { ensureDeviceAddress, ensureVxlanDevice, type VxlanDeviceSpec } from "./device.ts";
 import { planVxlan } from "./plan.ts";
 import { removeOwnedRoutes } from "../teardown.ts";

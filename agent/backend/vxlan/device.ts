@@ -16,9 +16,7 @@ import {
   type Netlink,
   NetlinkError,
 } from "../../netlink/mod.ts";
-
-/** The kernel's default VXLAN port when none is sent (Linux's pre-IANA 8472, which flannel relies on). */
-export const KERNEL_VXLAN_PORT = 8472;
+import { KERNEL_VXLAN_PORT } from "../../config/mod.ts";
 
 /** The device we want. */
 export interface VxlanDeviceSpec {

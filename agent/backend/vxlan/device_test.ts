@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { Attrs } from "../../netlink/codec.ts";
-import { IFLA_TXQLEN, linkAddRequest } from "../../netlink/mod.ts";
+import { Attrs, IFLA_TXQLEN, linkAddRequest } from "../../netlink/mod.ts";
 import { type VxlanDeviceSpec, vxlanLinkSpec } from "./device.ts";
 
 const SPEC: VxlanDeviceSpec = {

@@ -23,7 +23,7 @@ import {
   normalizeMac,
   type ReachLookup,
   screenPeer,
-} from "../reconcile/desired.ts";
+} from "../reconcile/mod.ts";
 
 /** What the vxlan plan needs besides the snapshot. */
 export interface VxlanPlanContext {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Attrs, AttrWriter } from "../codec.ts";
+import type { Attrs, AttrWriter } from "../attrs.ts";
 import {
   IFLA_BR_AGEING_TIME,
   IFLA_BR_FORWARD_DELAY,
@@ -37,7 +37,7 @@ export interface BridgeInfo {
  *
  * @example
  * ```ts
- * import { AttrWriter } from "../codec.ts";
+ * import { AttrWriter } from "../attrs.ts";
  * import { encodeBridgeData } from "./bridge.ts";
  * encodeBridgeData(new AttrWriter(), { stp: false, ageingTime: 30000 });
  * ```
@@ -54,7 +54,7 @@ export function encodeBridgeData(w: AttrWriter, s: BridgeSpec): void {
  *
  * @example
  * ```ts
- * import { AttrWriter, Attrs } from "../codec.ts";
+ * import { AttrWriter, Attrs } from "../attrs.ts";
  * import { decodeBridgeData, encodeBridgeData } from "./bridge.ts";
  * const w = new AttrWriter();
  * encodeBridgeData(w, { stp: true });

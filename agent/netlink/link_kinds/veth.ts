@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type AttrWriter, encodeIfInfoMsg } from "../codec.ts";
+import type { AttrWriter } from "../attrs.ts";
+import { encodeIfInfoMsg } from "../family_headers.ts";
 import {
   IFLA_ADDRESS,
   IFLA_IFNAME,
@@ -34,7 +35,7 @@ export interface VethPeer {
  * @throws {TypeError} when `peer.netns` is still a name
  * @example
  * ```ts
- * import { AttrWriter } from "../codec.ts";
+ * import { AttrWriter } from "../attrs.ts";
  * import { encodeVethData } from "./veth.ts";
  * encodeVethData(new AttrWriter(), { name: "veth1", mtu: 1500 });
  * ```

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Attrs, AttrWriter } from "../codec.ts";
+import type { Attrs, AttrWriter } from "../attrs.ts";
 import {
   IFLA_VXLAN_AGEING,
   IFLA_VXLAN_GBP,
@@ -100,7 +100,7 @@ const bool = (w: AttrWriter, type: number, v: boolean | undefined) =>
  * @throws {RangeError} for a VNI outside 24 bits or a port outside 16
  * @example
  * ```ts
- * import { AttrWriter } from "../codec.ts";
+ * import { AttrWriter } from "../attrs.ts";
  * import { encodeVxlanData } from "./vxlan.ts";
  * encodeVxlanData(new AttrWriter(), { vni: 1, local: "10.0.0.1", port: 8472, learning: false });
  * ```
@@ -159,7 +159,7 @@ function addr(a: Attrs, v4: number, v6: number): IpAddr | undefined {
  * @throws {NetlinkCodecError} on short values
  * @example
  * ```ts
- * import { AttrWriter, Attrs } from "../codec.ts";
+ * import { AttrWriter, Attrs } from "../attrs.ts";
  * import { decodeVxlanData, encodeVxlanData } from "./vxlan.ts";
  * const w = new AttrWriter();
  * encodeVxlanData(w, { vni: 7, port: 8472 });

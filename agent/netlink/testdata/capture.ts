@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { check, lib, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, withNetns } from "../_ffi.ts";
+import { check, lib, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_RAW, withNetns } from "../../libc/mod.ts";
 import { encodeMessage, parseMessages } from "../codec.ts";
 import {
   NETLINK_CAP_ACK,
@@ -22,7 +22,7 @@ import { addrDumpRequest } from "../addr.ts";
 import { linkAddRequest, linkDumpRequest } from "../link.ts";
 import { neighDumpRequest } from "../neigh.ts";
 import { routeDumpRequest, routeRequest } from "../route.ts";
-import type { NetlinkRequest } from "../socket.ts";
+import type { NetlinkRequest } from "../request.ts";
 
 const ns = `fltcap${Date.now() % 100000}`;
 const sh = (...args: string[]) => {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { networkFields } from "../network.ts";
 import { type FaultKind, PROBE_EXPECT } from "./_kind.ts";
 
 const KEYS = ["Network", "SubnetLen", "SubnetMin", "SubnetMax", "Backend"];
@@ -35,14 +36,10 @@ export const network: FaultKind<"network"> = {
     const now = JSON.parse(c.network) as Record<string, unknown>;
     const change = JSON.parse(f.config) as Record<string, unknown>;
     const next = { ...now, ...change };
-    const type = (b: unknown) => (b as { Type?: string } | undefined)?.Type ?? "vxlan";
-    const vni = (b: unknown) => (b as { VNI?: number } | undefined)?.VNI ?? 1;
-    if (type(next["Backend"]) !== type(now["Backend"]) || vni(next["Backend"]) !== vni(now["Backend"])) {
-      throw new Error(
-        `a network change keeps the backend type and VNI (${type(now["Backend"])}, VNI ${
-          vni(now["Backend"])
-        })`,
-      );
+    // Read as the agent reads them (its defaults, its case folding), so a change only in spelling is none.
+    const [was, will] = [networkFields(now), networkFields(next)];
+    if (will.backend !== was.backend || will.vni !== was.vni) {
+      throw new Error(`a network change keeps the backend type and VNI (${was.backend}, VNI ${was.vni})`);
     }
     await lab.reconfigure(next);
     mark(`network config ${JSON.stringify(next)}`);

@@ -8,6 +8,7 @@
  */
 import { expectKeys } from "../expectations.ts";
 import { Failed } from "../failed.ts";
+import { encapPorts } from "../network.ts";
 import type { LabView } from "../lab_view.ts";
 import type { Outcome, Step } from "../model.ts";
 import type { ActionOf, StepKind, Tries } from "./_kind.ts";
@@ -137,7 +138,7 @@ function run(lab: LabView, a: ActionOf<"trace">, step: Step, tries: Tries): Prom
       ...(a.size !== undefined ? { size: a.size } : {}),
       dontFragment: a.dontFragment,
       dir,
-      ports: { vxlan: sc.backend === "vxlan" ? sc.port : 8472, udp: sc.backend === "udp" ? sc.port : 8285 },
+      ports: encapPorts(sc),
     });
     const svg = `${dir}/trace.svg`;
     const picture = traceSvg(r);
