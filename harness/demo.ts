@@ -11,6 +11,7 @@ import { UsageError, UserError } from "../cli/errors.ts";
 import { println } from "../cli/output.ts";
 import { generateScaleLab } from "./generate.ts";
 import { Lab, planLab } from "./lab/mod.ts";
+import { BACKEND_TYPES, type BackendType } from "../agent/config/mod.ts";
 
 const USAGE = `Usage: flannel-lab demo [--backend vxlan|host-gw|udp] [--nodes N] [--keep-logs DIR]
 
@@ -18,8 +19,6 @@ Starts etcd and N agents (default 2, at most 50) in throwaway network namespaces
 to each node through the flannel CNI plugin, waits until every agent holds a lease, prints the leases as
 stored in etcd, each node's subnet.env and the kernel state, pings from one pod to another, and cleans up.
 The lab is a generated containerlab topology (flannel-lab generate --subnets 1), run by the netns runtime.`;
-
-type Backend = "vxlan" | "host-gw" | "udp";
 
 function parse(args: string[]) {
   let parsed;
@@ -38,8 +37,10 @@ function parse(args: string[]) {
     throw new UsageError((error as Error).message, { hint: USAGE });
   }
   const backend = parsed.values.backend;
-  if (backend !== "vxlan" && backend !== "host-gw" && backend !== "udp") {
-    throw new UsageError(`Unknown backend "${backend}"`, { hint: "choose vxlan, host-gw or udp" });
+  if (!(BACKEND_TYPES as readonly string[]).includes(backend)) {
+    throw new UsageError(`Unknown backend "${backend}"`, {
+      hint: `choose ${BACKEND_TYPES.slice(0, -1).join(", ")} or ${BACKEND_TYPES.at(-1)}`,
+    });
   }
   const nodes = Number(parsed.values.nodes);
   if (!Number.isInteger(nodes) || nodes < 2 || nodes > 50) {
@@ -47,7 +48,7 @@ function parse(args: string[]) {
   }
   return {
     help: parsed.values.help ?? false,
-    backend: backend as Backend,
+    backend: backend as BackendType,
     nodes,
     keepLogs: parsed.values["keep-logs"],
   };

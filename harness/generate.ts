@@ -15,6 +15,7 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "../cli/errors.ts";
 import { println } from "../cli/output.ts";
+import { BACKEND_TYPES, type BackendType } from "../agent/config/mod.ts";
 
 /** What to generate. */
 export interface ScaleLabOptions {
@@ -22,7 +23,7 @@ export interface ScaleLabOptions {
   readonly nodes: number;
   /** L2 segments behind the router, 1 … 20 (each holds at most 249 nodes). */
   readonly subnets: number;
-  readonly backend: "vxlan" | "host-gw" | "udp";
+  readonly backend: BackendType;
   /** Pods per node, 0 … 8. */
   readonly pods: number;
   /** The lab's name (containerlab's `name:`). */
@@ -51,8 +52,12 @@ export function scaleLabProblems(o: ScaleLabOptions): string[] {
     );
   }
   if (!whole(o.pods) || o.pods < 0 || o.pods > 8) problems.push(`--pods must be 0 … 8, not ${o.pods}`);
-  if (!["vxlan", "host-gw", "udp"].includes(o.backend)) {
-    problems.push(`--backend must be vxlan, host-gw or udp, not ${JSON.stringify(o.backend)}`);
+  if (!(BACKEND_TYPES as readonly string[]).includes(o.backend)) {
+    problems.push(
+      `--backend must be ${BACKEND_TYPES.slice(0, -1).join(", ")} or ${BACKEND_TYPES.at(-1)}, not ${
+        JSON.stringify(o.backend)
+      }`,
+    );
   }
   if (o.agent !== undefined && o.agent !== "ours" && o.agent !== "upstream") {
     problems.push(`--agent must be ours or upstream, not ${JSON.stringify(o.agent)}`);

@@ -9,14 +9,14 @@
  * @module
  */
 import type { Logger } from "../../cli/log.ts";
-import type { NetworkConfig } from "../config/mod.ts";
+import type { BackendType, NetworkConfig } from "../config/mod.ts";
 import type { ExternalInterface } from "../iface.ts";
 import type { Netlink, NetlinkEvent } from "../netlink/mod.ts";
 import type { Lease } from "../subnet/lease.ts";
 import type { BackendLeaseFields } from "./lease_fields.ts";
 
-/** The backend types flannel-lab implements. */
-export type BackendType = NetworkConfig["backend"]["type"];
+/** The backend types flannel-lab implements (the config names them). */
+export type { BackendType } from "../config/mod.ts";
 
 /** What a backend gets to work with. */
 export interface BackendContext {

@@ -44,6 +44,9 @@ export type BackendConfig =
 /** The backend types this agent implements, in the order error messages list them. */
 export const BACKEND_TYPES = ["vxlan", "host-gw", "udp"] as const;
 
+/** A backend type this agent implements. */
+export type BackendType = typeof BACKEND_TYPES[number];
+
 /** Backend types upstream flanneld knows but this agent does not implement. */
 const UPSTREAM_ONLY_BACKENDS = [
   "alivpc",

@@ -27,6 +27,12 @@
  *
  * @module
  */
-export { BACKEND_TYPES, type BackendConfig, KERNEL_VXLAN_PORT, UDP_DEFAULT_PORT } from "./backend.ts";
+export {
+  BACKEND_TYPES,
+  type BackendConfig,
+  type BackendType,
+  KERNEL_VXLAN_PORT,
+  UDP_DEFAULT_PORT,
+} from "./backend.ts";
 export { ConfigError } from "./error.ts";
 export { type NetworkConfig, parseNetworkConfig, type SubnetPool } from "./network.ts";
