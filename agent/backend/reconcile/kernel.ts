@@ -36,6 +36,9 @@ export async function readObserved(nl: Netlink, scope: OwnershipScope): Promise<
   return { routes, neighs, fdbs };
 }
 
+/** Changes encoded and sent per `batch` call: the most ACKs one send of the socket waits for. */
+const APPLY_CHUNK = 1024;
+
 /** A change the kernel refused. */
 export interface ChangeFailure {
   readonly change: Change;
@@ -59,20 +62,25 @@ export interface ApplyResult {
  * ```
  */
 export async function applyChanges(nl: Netlink, changes: readonly Change[]): Promise<ApplyResult> {
-  if (changes.length === 0) return { added: 0, removed: 0, failures: [] };
-  const results = await nl.batch(changes.map(changeRequest));
   let added = 0;
   let removed = 0;
   const failures: ChangeFailure[] = [];
-  results.forEach((r, i) => {
-    const change = changes[i]!;
-    if (r.ok || (change.op === "del" && ["ESRCH", "ENOENT", "ENODEV"].includes(r.error.code))) {
-      if (change.op === "set") added++;
-      else removed++;
-    } else {
-      failures.push({ change, error: r.error });
-    }
-  });
+  // The requests are encoded a chunk at a time, not all at once: an encoded request (its payload buffer and
+  // summary) weighs several times its change, and at 10,000 peers the 30,000 of them were the largest thing
+  // alive during a cold start. A chunk is no larger than what the socket sends at once anyway.
+  for (let start = 0; start < changes.length; start += APPLY_CHUNK) {
+    const chunk = changes.slice(start, start + APPLY_CHUNK);
+    const results = await nl.batch(chunk.map(changeRequest));
+    results.forEach((r, i) => {
+      const change = chunk[i]!;
+      if (r.ok || (change.op === "del" && ["ESRCH", "ENOENT", "ENODEV"].includes(r.error.code))) {
+        if (change.op === "set") added++;
+        else removed++;
+      } else {
+        failures.push({ change, error: r.error });
+      }
+    });
+  }
   return { added, removed, failures };
 }
 
