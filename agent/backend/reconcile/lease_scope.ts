@@ -51,16 +51,16 @@ export function subnetOutOfScope(
 ): string | undefined {
   // A family the network does not enable is planned by no backend, so its part of a lease routes nothing.
   if (!pool) return undefined;
-  const text = formatCidr(subnet);
+  const text = () => formatCidr(subnet);
   if (!netContains(pool.network, subnet.addr) || subnet.prefixLen < pool.network.prefixLen) {
-    return `subnet ${text} is outside ${field} ${formatCidr(pool.network)}`;
+    return `subnet ${text()} is outside ${field} ${formatCidr(pool.network)}`;
   }
   if (own && netOverlaps(own, subnet)) {
-    return `subnet ${text} overlaps our own subnet ${formatCidr(own)}`;
+    return `subnet ${text()} overlaps our own subnet ${formatCidr(own)}`;
   }
   if (subnet.prefixLen !== pool.subnetLen) {
     const lenField = field === "Network" ? "SubnetLen" : "IPv6SubnetLen";
-    return `subnet ${text} is a /${subnet.prefixLen}, but ${lenField} is ${pool.subnetLen}`;
+    return `subnet ${text()} is a /${subnet.prefixLen}, but ${lenField} is ${pool.subnetLen}`;
   }
   return undefined;
 }
