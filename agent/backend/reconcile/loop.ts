@@ -228,10 +228,15 @@ export class ReconcileLoop {
     }
   }
 
-  /** Runs until `signal` aborts: an initial run, then on triggers, events and the resync timer. */
+  /**
+   * Runs until `signal` aborts: an initial run, then on triggers, events and the resync timer. The initial run
+   * is skipped when {@linkcode runOnce} already succeeded and nothing asked for a run since (the daemon
+   * programs every peer before it is ready): a second full reconcile straight after the first finds nothing
+   * to change, but at 10,000 peers it re-dumps 30,000 kernel entries and was the start-up's peak memory.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const events = this.#watchEvents(signal);
-    this.#pending = true;
+    if (this.#runs === 0) this.#pending = true;
     while (!signal.aborted) {
       if (!this.#pending) {
         // A peer left in error (an unreachable host-gw gateway, an IPv6 address still tentative) may heal with
