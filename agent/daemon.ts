@@ -340,7 +340,7 @@ export async function runDaemon(flags: AgentFlags, deps: DaemonDeps, signal: Abo
   await loop?.runOnce(signal);
   if (signal.aborted) return await stopEarly();
   await writeEnv(lease);
-  manager.onChange(() => loop?.trigger());
+  manager.onChange(() => loop?.trigger("leases"));
   manager.onOwnLeaseChange(({ current }) => {
     (async () => {
       await backend?.activate(current);

@@ -48,6 +48,17 @@ export interface ReconcileReport {
   readonly deviceRecreated?: boolean;
 }
 
+/** How much a reconcile may take for granted. */
+export interface ReconcileOptions {
+  /**
+   * Only leases changed since the last reconcile, and a live netlink subscription would have reported any
+   * change to the kernel since (an entry deleted, the device or the underlay changed, events lost). A backend
+   * may then skip its dumps and device checks and apply just the difference between its last plan and the new
+   * one, when that last plan was applied in full. Without it, every reconcile reads the kernel.
+   */
+  readonly leasesOnly?: boolean;
+}
+
 /** What a netlink event means to a backend: nothing, "reconcile now", or "the underlay changed, re-resolve". */
 export type EventVerdict = "ignore" | "reconcile" | "topology";
 
@@ -61,7 +72,11 @@ export interface Backend extends AsyncDisposable {
   /** Called once our lease is known, and again if it moves to another subnet. */
   activate(own: Lease): Promise<void>;
   /** Converges the kernel to the snapshot (which includes our own lease). */
-  reconcile(snapshot: ReadonlyMap<string, Lease>, own: Lease): Promise<ReconcileReport>;
+  reconcile(
+    snapshot: ReadonlyMap<string, Lease>,
+    own: Lease,
+    options?: ReconcileOptions,
+  ): Promise<ReconcileReport>;
   /** Removes everything this backend owns on the node (devices, routes, neighbours, FDB entries). */
   teardown(): Promise<void>;
   /**

@@ -27,10 +27,18 @@ import type { IpNet } from "../../ip.ts";
 import { formatIp } from "../../ip.ts";
 import type { NetlinkEvent } from "../../netlink/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
-import type { Backend, BackendContext, EventVerdict, PeerState, ReconcileReport } from "../backend.ts";
+import type {
+  Backend,
+  BackendContext,
+  EventVerdict,
+  PeerState,
+  ReconcileOptions,
+  ReconcileReport,
+} from "../backend.ts";
 import {
   classifyEvent,
   converge,
+  EMPTY_PLAN,
   indexPlan,
   leaseFamilyPart,
   mergePeerStates,
@@ -43,12 +51,21 @@ import { planHostGw } from "./plan.ts";
 import { type BackendLeaseFields, backendLeaseFields, backendMtu } from "../lease_fields.ts";
 import { removeOwnedRoutes } from "../teardown.ts";
 
+/** One address family's routes: its Network and its last plan. */
+interface Family {
+  readonly family: 4 | 6;
+  readonly networks: readonly IpNet[];
+  plan: PlanIndex;
+  /** Whether the kernel holds `plan` in full: the last reconcile applied it without a failure. */
+  applied: boolean;
+}
+
 /** The host-gw backend. */
 export class HostGwBackend implements Backend {
   readonly type = "host-gw" as const;
   readonly mtu: number;
   readonly #ctx: BackendContext;
-  readonly #families: { readonly family: 4 | 6; readonly networks: readonly IpNet[]; plan: PlanIndex }[];
+  readonly #families: Family[];
   readonly #reach: ReachResolver;
   readonly #extName: string;
   #extIndex: number;
@@ -63,16 +80,25 @@ export class HostGwBackend implements Backend {
   constructor(ctx: BackendContext) {
     this.#ctx = ctx;
     this.mtu = backendMtu(ctx.config.backend, ctx.ext.mtu);
-    const empty = (): PlanIndex => ({ routes: new Map(), neighs: new Map(), fdbs: new Set() });
     this.#families = [];
     if (ctx.config.ipv4) {
-      this.#families.push({ family: 4, networks: [ctx.config.ipv4.network], plan: empty() });
+      this.#families.push({
+        family: 4,
+        networks: [ctx.config.ipv4.network],
+        plan: EMPTY_PLAN,
+        applied: false,
+      });
     }
     if (ctx.config.ipv6) {
       if (!ctx.ext.publicIpv6) {
         throw new Error(`The host-gw backend needs an IPv6 address on ${ctx.ext.link.name} to route IPv6`);
       }
-      this.#families.push({ family: 6, networks: [ctx.config.ipv6.network], plan: empty() });
+      this.#families.push({
+        family: 6,
+        networks: [ctx.config.ipv6.network],
+        plan: EMPTY_PLAN,
+        applied: false,
+      });
     }
     this.#reach = new ReachResolver(ctx.nl);
     this.#extName = ctx.ext.link.name;
@@ -91,8 +117,15 @@ export class HostGwBackend implements Backend {
     return { extIndex: this.#extIndex, networks: f.networks, family: f.family };
   }
 
-  async reconcile(snapshot: ReadonlyMap<string, Lease>, own: Lease): Promise<ReconcileReport> {
-    const index = await resolveExtIndex(this.#ctx.nl, this.#extName, this.#extIndex);
+  async reconcile(
+    snapshot: ReadonlyMap<string, Lease>,
+    own: Lease,
+    options: ReconcileOptions = {},
+  ): Promise<ReconcileReport> {
+    // A lease change alone needs no look at the external interface: its recreation arrives as a netlink
+    // event, which asks for a full run.
+    const quick = options.leasesOnly === true && this.#families.every((f) => f.applied);
+    const index = quick ? this.#extIndex : await resolveExtIndex(this.#ctx.nl, this.#extName, this.#extIndex);
     if (index !== this.#extIndex) {
       this.#ctx.logger.warn(`${this.#extName} was recreated; moving the routes to it`, {
         was: this.#extIndex,
@@ -118,8 +151,12 @@ export class HostGwBackend implements Backend {
         reach,
         family: f.family,
       });
+      // Indexed before the batch goes out, so the events our own changes cause match the plan.
+      const previous = f.plan;
       f.plan = indexPlan(desired);
-      const result = await converge(this.#ctx.nl, desired, this.#scope(f));
+      const known = quick ? { previous, next: f.plan } : undefined;
+      const result = await converge(this.#ctx.nl, desired, this.#scope(f), known);
+      f.applied = result.failures.length === 0;
       added += result.added;
       removed += result.removed;
       errors += result.failures.length;

@@ -21,6 +21,7 @@
  */
 import { type IpNet, netContains, parseCidr } from "../../ip.ts";
 import {
+  AF_BRIDGE,
   AF_INET,
   AF_INET6,
   fdbRequest,
@@ -32,6 +33,7 @@ import {
   type Route,
   routeRequest,
   RTN_UNICAST,
+  RTPROT_BOOT,
   RTPROT_KERNEL,
 } from "../../netlink/mod.ts";
 import {
@@ -40,6 +42,7 @@ import {
   type DesiredRoute,
   type DesiredState,
   fdbKey,
+  type PlanIndex,
   routeKey,
 } from "./desired.ts";
 
@@ -180,6 +183,90 @@ export function diffState(desired: DesiredState, observed: Observed, scope: Owne
   const rank = { route: 0, neigh: 1, fdb: 2 } as const;
   dels.sort((a, b) => rank[a.kind] - rank[b.kind]);
   return [...dels, ...sets];
+}
+
+/**
+ * The change set from one plan to the next, for a kernel known to hold `previous` (pure): the same changes, in
+ * the same order, as {@linkcode diffState} against a dump of that kernel, found without the dump. A lease
+ * change then costs its own few requests, not three dumps of every peer's entries. "Known" is the caller's
+ * promise: the previous plan was applied without a failure, and no netlink event since said otherwise.
+ *
+ * @example
+ * ```ts
+ * import { diffPlan } from "./changes.ts";
+ * import { EMPTY_PLAN, indexPlan } from "./desired.ts";
+ * const route = { dst: "10.5.7.0/24", gateway: "10.5.7.0", oif: 5, onlink: true, peer: "10.5.7.0-24" };
+ * const next = indexPlan({ routes: [route], neighs: [], fdbs: [], peers: new Map() });
+ * diffPlan(EMPTY_PLAN, next, { device: 5, extIndex: 2, networks: [] }); // [{ kind: "route", op: "set", entry: route }]
+ * ```
+ */
+export function diffPlan(previous: PlanIndex, next: PlanIndex, scope: OwnershipScope): Change[] {
+  const family = scopeAf(scope);
+  const changes: Change[] = [];
+  for (const [key, r] of previous.routes) {
+    if (!next.routes.has(key)) changes.push({ kind: "route", op: "del", entry: plannedRoute(r, family) });
+  }
+  for (const [dst, n] of previous.neighs) {
+    if (!next.neighs.has(dst)) changes.push({ kind: "neigh", op: "del", entry: plannedNeigh(n, family) });
+  }
+  for (const [key, f] of previous.fdbs) {
+    if (!next.fdbs.has(key)) changes.push({ kind: "fdb", op: "del", entry: plannedFdb(f) });
+  }
+  for (const [dst, n] of next.neighs) {
+    const had = previous.neighs.get(dst);
+    if (!had || had.index !== n.index || had.lladdr !== n.lladdr) {
+      changes.push({ kind: "neigh", op: "set", entry: n });
+    }
+  }
+  for (const [key, f] of next.fdbs) {
+    if (previous.fdbs.get(key)?.index !== f.index) changes.push({ kind: "fdb", op: "set", entry: f });
+  }
+  for (const [key, r] of next.routes) {
+    const had = previous.routes.get(key);
+    if (!had || had.gateway !== r.gateway || had.oif !== r.oif || had.onlink !== r.onlink) {
+      changes.push({ kind: "route", op: "set", entry: r });
+    }
+  }
+  return changes;
+}
+
+/** A planned route as the kernel reports it once added (what a delete names). */
+function plannedRoute(r: DesiredRoute, family: number): Route {
+  return {
+    family,
+    dst: r.dst,
+    gateway: r.gateway,
+    oif: r.oif,
+    table: 254,
+    scope: 0,
+    protocol: RTPROT_BOOT,
+    type: RTN_UNICAST,
+    priority: undefined,
+    prefsrc: undefined,
+    onlink: r.onlink,
+    flags: 0,
+    mtu: undefined,
+  };
+}
+
+function plannedNeigh(n: DesiredNeigh, family: number): Neigh {
+  return {
+    family,
+    index: n.index,
+    state: NUD_PERMANENT,
+    flags: 0,
+    type: 0,
+    dst: n.dst,
+    lladdr: n.lladdr,
+    vlan: undefined,
+    vni: undefined,
+    port: undefined,
+    master: undefined,
+  };
+}
+
+function plannedFdb(f: DesiredFdb): Neigh {
+  return { ...plannedNeigh({ ...f }, AF_BRIDGE), flags: NTF_SELF };
 }
 
 /**

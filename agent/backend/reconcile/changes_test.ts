@@ -13,8 +13,8 @@ import {
   RTPROT_BOOT,
   RTPROT_KERNEL,
 } from "../../netlink/mod.ts";
-import type { DesiredState } from "./desired.ts";
-import { type Change, diffState, type Observed } from "./changes.ts";
+import { type DesiredState, EMPTY_PLAN, indexPlan } from "./desired.ts";
+import { type Change, changeRequest, diffPlan, diffState, type Observed } from "./changes.ts";
 
 const DEV = 7;
 const EXT = 2;
@@ -60,10 +60,19 @@ function fdb(lladdr: string, dst: string, extra: Partial<Neigh> = {}): Neigh {
   return neigh(dst, lladdr, { family: AF_BRIDGE, flags: NTF_SELF, ...extra });
 }
 
-function peer(n: number, mac = `02:00:00:00:00:0${n}`, ip = `192.168.77.${n}`): DesiredState {
+function peer(
+  n: number,
+  mac = `02:00:00:00:00:0${n}`,
+  ip = `192.168.77.${n}`,
+  direct = false,
+): DesiredState {
   const key = `10.244.${n}.0-24`;
   return {
-    routes: [{ dst: `10.244.${n}.0/24`, gateway: `10.244.${n}.0`, oif: DEV, onlink: true, peer: key }],
+    routes: [
+      direct
+        ? { dst: `10.244.${n}.0/24`, gateway: ip, oif: EXT, onlink: false, peer: key }
+        : { dst: `10.244.${n}.0/24`, gateway: `10.244.${n}.0`, oif: DEV, onlink: true, peer: key },
+    ],
     neighs: [{ index: DEV, dst: `10.244.${n}.0`, lladdr: mac, peer: key }],
     fdbs: [{ index: DEV, lladdr: mac, dst: ip, peer: key }],
     peers: new Map([[key, { state: "programmed", via: "tunnel" }]]),
@@ -79,12 +88,16 @@ function merge(...ds: DesiredState[]): DesiredState {
   };
 }
 
-/** What the kernel would hold after applying `desired` exactly. */
+/** What the kernel would hold after applying `desired` exactly (one entry per identity, as the kernel keeps). */
 function kernelOf(d: DesiredState): Observed {
+  const once = <T>(
+    xs: readonly T[],
+    key: (x: T) => string,
+  ) => [...new Map(xs.map((x) => [key(x), x])).values()];
   return {
-    routes: d.routes.map((r) => route(r.dst, r.gateway, r.oif, { onlink: r.onlink })),
-    neighs: d.neighs.map((n) => neigh(n.dst, n.lladdr)),
-    fdbs: d.fdbs.map((f) => fdb(f.lladdr, f.dst)),
+    routes: once(d.routes, (r) => r.dst).map((r) => route(r.dst, r.gateway, r.oif, { onlink: r.onlink })),
+    neighs: once(d.neighs, (n) => n.dst).map((n) => neigh(n.dst, n.lladdr)),
+    fdbs: once(d.fdbs, (f) => `${f.lladdr} ${f.dst}`).map((f) => fdb(f.lladdr, f.dst)),
   };
 }
 
@@ -228,5 +241,36 @@ Deno.test("diffState (property): applying the change set to the kernel yields ex
       if (c.op === "set") assert.ok(!hadIds.has(cid), `needless set ${cid}`);
       else assert.ok(!wantIds.has(cid), `wanted entry deleted ${cid}`);
     }
+  }));
+});
+
+Deno.test("diffPlan: from no plan, a peer's ARP, FDB and route; back to none, its deletes, routes first", () => {
+  const plan = indexPlan(peer(2));
+  assert.deepEqual(summary(diffPlan(EMPTY_PLAN, plan, SCOPE)), [
+    "set neigh 10.244.2.0 02:00:00:00:00:02",
+    "set fdb 192.168.77.2 02:00:00:00:00:02",
+    "set route 10.244.2.0/24",
+  ]);
+  assert.deepEqual(summary(diffPlan(plan, EMPTY_PLAN, SCOPE)), [
+    "del route 10.244.2.0/24",
+    "del neigh 10.244.2.0 02:00:00:00:00:02",
+    "del fdb 192.168.77.2 02:00:00:00:00:02",
+  ]);
+  assert.deepEqual(diffPlan(plan, indexPlan(peer(2)), SCOPE), [], "an unchanged plan needs nothing");
+});
+
+Deno.test("diffPlan (property): the same netlink requests as diffState against a kernel holding the previous plan", () => {
+  const peerArb = fc.record({
+    n: fc.integer({ min: 2, max: 12 }),
+    mac: fc.constantFrom("02:00:00:00:00:0a", "02:00:00:00:00:0b"),
+    ip: fc.constantFrom("192.168.77.10", "192.168.77.11"),
+    direct: fc.boolean(),
+  });
+  const stateArb = fc.uniqueArray(peerArb, { selector: (p) => p.n, maxLength: 8 })
+    .map((ps) => merge(...ps.map((p) => peer(p.n, p.mac, p.ip, p.direct))));
+  fc.assert(fc.property(stateArb, stateArb, (had, want) => {
+    const dumped = diffState(want, kernelOf(had), SCOPE);
+    const planned = diffPlan(indexPlan(had), indexPlan(want), SCOPE);
+    assert.deepEqual(planned.map(changeRequest), dumped.map(changeRequest));
   }));
 });

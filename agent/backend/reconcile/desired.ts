@@ -100,6 +100,40 @@ export function fdbKey(
 }
 
 /**
+ * A plan indexed by entry identity: what event matching compares against, and, once the plan is known to be
+ * in the kernel, what the next plan is diffed against without dumping the kernel again.
+ */
+export interface PlanIndex {
+  /** By {@linkcode routeKey}. */
+  readonly routes: ReadonlyMap<string, DesiredRoute>;
+  /** By destination address. */
+  readonly neighs: ReadonlyMap<string, DesiredNeigh>;
+  /** By {@linkcode fdbKey}. */
+  readonly fdbs: ReadonlyMap<string, DesiredFdb>;
+}
+
+/** The index of a plan with no entries. */
+export const EMPTY_PLAN: PlanIndex = { routes: new Map(), neighs: new Map(), fdbs: new Map() };
+
+/**
+ * Indexes a plan by entry identity.
+ *
+ * @example
+ * ```ts
+ * import { indexPlan } from "./desired.ts";
+ * const route = { dst: "10.5.7.0/24", gateway: "10.5.7.0", oif: 5, onlink: true, peer: "10.5.7.0-24" };
+ * indexPlan({ routes: [route], neighs: [], fdbs: [], peers: new Map() }).routes.get("10.5.7.0/24#0"); // route
+ * ```
+ */
+export function indexPlan(desired: DesiredState): PlanIndex {
+  return {
+    routes: new Map(desired.routes.map((r) => [routeKey(r), r] as const)),
+    neighs: new Map(desired.neighs.map((n) => [n.dst, n] as const)),
+    fdbs: new Map(desired.fdbs.map((f) => [fdbKey(f), f] as const)),
+  };
+}
+
+/**
  * Merges the per-family peer states of a dual-stack plan into one state per lease: an error in either family
  * wins (its reason says which family), then programmed (a lease without a part in one family is programmed
  * in the other), then ignored.

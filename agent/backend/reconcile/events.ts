@@ -10,24 +10,8 @@
 import { type IpNet, netContains, parseCidr } from "../../ip.ts";
 import { AF_BRIDGE, type NetlinkEvent, NUD_PERMANENT } from "../../netlink/mod.ts";
 import type { EventVerdict } from "../backend.ts";
-import { type DesiredState, fdbKey, routeKey } from "./desired.ts";
+import { fdbKey, type PlanIndex, routeKey } from "./desired.ts";
 import { isOwnedRoute, type OwnershipScope, scopeAf } from "./changes.ts";
-
-/** The last plan, indexed for event matching. */
-export interface PlanIndex {
-  readonly routes: ReadonlyMap<string, { readonly gateway: string; readonly oif: number }>;
-  readonly neighs: ReadonlyMap<string, string>;
-  readonly fdbs: ReadonlySet<string>;
-}
-
-/** Indexes a plan for {@linkcode classifyEvent}. */
-export function indexPlan(desired: DesiredState): PlanIndex {
-  return {
-    routes: new Map(desired.routes.map((r) => [routeKey(r), { gateway: r.gateway, oif: r.oif }] as const)),
-    neighs: new Map(desired.neighs.map((n) => [n.dst, n.lladdr] as const)),
-    fdbs: new Set(desired.fdbs.map(fdbKey)),
-  };
-}
 
 /** What {@linkcode classifyEvent} compares against. */
 export interface EventContext {
@@ -102,7 +86,7 @@ export function classifyEvent(ev: NetlinkEvent, ctx: EventContext): EventVerdict
       const want = plan.neighs.get(n.dst);
       if (!want) return "ignore";
       if (ev.action === "del") return "reconcile";
-      return n.lladdr !== want || (n.state & NUD_PERMANENT) === 0 ? "reconcile" : "ignore";
+      return n.lladdr !== want.lladdr || (n.state & NUD_PERMANENT) === 0 ? "reconcile" : "ignore";
     }
   }
 }

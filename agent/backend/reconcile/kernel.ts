@@ -7,11 +7,12 @@
  */
 import { type Netlink, NetlinkError } from "../../netlink/mod.ts";
 import type { PeerState } from "../backend.ts";
-import type { DesiredState, PeerReach } from "./desired.ts";
+import type { DesiredState, PeerReach, PlanIndex } from "./desired.ts";
 import {
   type Change,
   changeRequest,
   describeChange,
+  diffPlan,
   diffState,
   type Observed,
   type OwnershipScope,
@@ -91,8 +92,16 @@ export interface ConvergeResult extends ApplyResult {
   readonly peers: ReadonlyMap<string, PeerState>;
 }
 
+/** A plan the kernel is known to hold, and the index of the plan to go to from it. */
+export interface KnownPlan {
+  readonly previous: PlanIndex;
+  readonly next: PlanIndex;
+}
+
 /**
  * Reads the kernel, diffs it against `desired` and applies the difference: the whole level-triggered step.
+ * With `known`, the kernel is not read: the change set is the difference between the two plans
+ * ({@linkcode diffPlan}), the fast path for a lease change while netlink events watch for everything else.
  *
  * @example
  * ```ts ignore
@@ -103,9 +112,11 @@ export async function converge(
   nl: Netlink,
   desired: DesiredState,
   scope: OwnershipScope,
+  known?: KnownPlan,
 ): Promise<ConvergeResult> {
-  const observed = await readObserved(nl, scope);
-  const changes = diffState(desired, observed, scope);
+  const changes = known
+    ? diffPlan(known.previous, known.next, scope)
+    : diffState(desired, await readObserved(nl, scope), scope);
   const applied = await applyChanges(nl, changes);
   let peers = desired.peers;
   if (applied.failures.length > 0) {

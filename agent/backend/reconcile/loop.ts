@@ -2,7 +2,13 @@
  * When the reconciler runs: on every lease change (a lone change at once, bursts coalesced within a 10 ms
  * window), at once when a netlink event shows one of our entries deleted or changed (or the underlay
  * changed, or events were lost), and on a periodic resync: every 10 s without a netlink subscription or
- * while a peer is in error, every 5 minutes otherwise. Runs never overlap; a trigger during a run schedules exactly one more. A failed run is retried.
+ * while a peer is in error, every 5 minutes otherwise. Runs never overlap; a trigger during a run schedules
+ * exactly one more. A failed run is retried.
+ *
+ * How much a run reads: a run that only lease changes asked for, while the netlink subscription is live, is
+ * told so (`leasesOnly`), and the backend applies the difference between its last plan and the new one
+ * without dumping the kernel; every other run (the first, events, the timer, retries, no subscription) reads
+ * the kernel and heals whatever drifted.
  *
  * It also turns each run's per-peer states into log lines — once per change of a peer's state, not once per
  * run — and into metrics.
@@ -14,7 +20,7 @@ import { untilAborted } from "../../abort.ts";
 import type { Metrics } from "../../metrics.ts";
 import type { NetlinkEvent } from "../../netlink/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
-import type { Backend, PeerState, ReconcileReport } from "../backend.ts";
+import type { Backend, PeerState, ReconcileOptions, ReconcileReport } from "../backend.ts";
 import { type LeaseScope, screenSnapshot } from "./lease_scope.ts";
 
 /** Where the loop reads the lease snapshot and our lease (a `LeaseManager` fits). */
@@ -50,12 +56,17 @@ export interface ReconcileLoopOptions {
   readonly scope?: LeaseScope;
 }
 
+/** What asked for a run: only a lease change, or anything that may have changed the kernel. */
+export type TriggerCause = "leases" | "kernel";
+
 /** The data-plane reconcile loop. */
 export class ReconcileLoop {
   readonly #o:
     & Required<Omit<ReconcileLoopOptions, "openMonitor" | "onFieldsChanged" | "scope">>
     & ReconcileLoopOptions;
   #pending = false;
+  /** Whether the next run must read the kernel (something besides a lease change asked for it). */
+  #full = true;
   #wake: (() => void) | undefined;
   #peers: ReadonlyMap<string, PeerState> = new Map();
   #last: (ReconcileReport & { readonly at: string; readonly durationMs: number }) | undefined;
@@ -84,8 +95,9 @@ export class ReconcileLoop {
   }
 
   /** Asks for a run soon (coalesced with other triggers). */
-  trigger(): void {
+  trigger(cause: TriggerCause = "kernel"): void {
     this.#pending = true;
+    if (cause !== "leases") this.#full = true;
     this.#wake?.();
   }
 
@@ -96,7 +108,7 @@ export class ReconcileLoop {
    * (or die with the process) on its own: with thousands of peers a full reprogram takes seconds, which a
    * shutdown must not wait for. What it leaves half-done, the next start's first run completes.
    */
-  async runOnce(signal?: AbortSignal): Promise<ReconcileReport | undefined> {
+  async runOnce(signal?: AbortSignal, options: ReconcileOptions = {}): Promise<ReconcileReport | undefined> {
     if (signal?.aborted) return undefined;
     const { backend, metrics, logger } = this.#o;
     const labels = { backend: backend.type };
@@ -107,7 +119,7 @@ export class ReconcileLoop {
       const own = this.#o.source.lease;
       let snapshot = this.#o.source.snapshot;
       if (this.#o.scope) ({ snapshot, rejected } = screenSnapshot(snapshot, own, this.#o.scope));
-      report = await untilAborted(backend.reconcile(snapshot, own), signal);
+      report = await untilAborted(backend.reconcile(snapshot, own, options), signal);
     } catch (error) {
       if (signal?.aborted) {
         logger.debug(1, "Shutting down; not waiting for the reconcile in progress");
@@ -245,7 +257,10 @@ export class ReconcileLoop {
         const wait = this.#monitorLive && settled ? this.#o.quietResyncMs : this.#o.resyncMs;
         const why = await this.#sleep(wait, signal);
         if (signal.aborted) break;
-        if (why === "timer") this.#o.backend.invalidateReach?.();
+        if (why === "timer") {
+          this.#o.backend.invalidateReach?.();
+          this.#full = true;
+        }
       }
       // Coalesce bursts without delaying a lone event: the first trigger after a quiet period runs at once
       // (after a microtask, so the rest of the etcd watch message, applied synchronously, lands first);
@@ -257,12 +272,15 @@ export class ReconcileLoop {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         else await new Promise((r) => queueMicrotask(() => r(undefined)));
       }
+      const leasesOnly = !this.#full && this.#monitorLive;
       this.#pending = false;
-      const report = await this.runOnce(signal);
+      this.#full = false;
+      const report = await this.runOnce(signal, { leasesOnly });
       this.#lastEnd = performance.now();
       if (!report && !signal.aborted) {
         await this.#sleep(1000, signal);
         this.#pending = true;
+        this.#full = true;
       }
     }
     await events;

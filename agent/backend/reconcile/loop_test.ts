@@ -102,3 +102,78 @@ Deno.test("reconcile loop: a peer in error keeps the short timer even with a liv
   await loop.stop();
   assert(backend.runs >= 3, `an unreachable peer is retried every 40 ms, got ${backend.runs} runs`);
 });
+
+/** A subscription whose events the test pushes. */
+function pushMonitor(): AsyncIterable<NetlinkEvent> & { close(): void; push(ev: NetlinkEvent): void } {
+  const queue: NetlinkEvent[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  return {
+    close() {
+      closed = true;
+      wake?.();
+    },
+    push(ev) {
+      queue.push(ev);
+      wake?.();
+    },
+    async *[Symbol.asyncIterator]() {
+      while (!closed) {
+        const ev = queue.shift();
+        if (ev) yield ev;
+        else await new Promise<void>((r) => (wake = r));
+      }
+    },
+  };
+}
+
+Deno.test("reconcile loop: only a lease change with a live subscription may skip reading the kernel", async () => {
+  const modes: (boolean | undefined)[] = [];
+  const backend = {
+    ...countingBackend(),
+    reconcile(_s: unknown, _o: unknown, options?: { leasesOnly?: boolean }) {
+      modes.push(options?.leasesOnly);
+      return Promise.resolve({ added: 0, removed: 0, errors: 0, peers: new Map() });
+    },
+    classifyEvent: () => "reconcile" as const,
+  } as unknown as Backend;
+  const monitor = pushMonitor();
+  const loop = new ReconcileLoop({
+    backend,
+    source: { snapshot: new Map(), lease: {} as Lease },
+    logger: memoryLogger(),
+    metrics: agentMetrics(),
+    quietResyncMs: 60_000,
+    debounceMs: 1,
+    openMonitor: () => monitor,
+  });
+  const abort = new AbortController();
+  const running = loop.run(abort.signal);
+  const settle = async (runs: number) => {
+    for (let i = 0; i < 100 && modes.length < runs; i++) await sleep(5);
+    assert.equal(modes.length, runs);
+  };
+  try {
+    await settle(1);
+    assert.equal(modes[0], false, "the first run reads the kernel");
+    loop.trigger("leases");
+    await settle(2);
+    assert.equal(modes[1], true, "a lease change alone takes the plan's difference");
+    monitor.push({ kind: "overrun" });
+    await settle(3);
+    assert.equal(modes[2], false, "an event reads the kernel");
+    loop.trigger("leases");
+    loop.trigger();
+    await settle(4);
+    assert.equal(modes[3], false, "a lease change coalesced with anything else reads the kernel");
+    monitor.close();
+    await settle(5);
+    assert.equal(modes[4], false, "the subscription's end reads the kernel");
+    loop.trigger("leases");
+    await settle(6);
+    assert.equal(modes[5], false, "without a subscription every run reads the kernel");
+  } finally {
+    abort.abort();
+    await running;
+  }
+});

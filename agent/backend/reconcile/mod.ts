@@ -21,13 +21,16 @@ export {
   type DesiredNeigh,
   type DesiredRoute,
   type DesiredState,
+  EMPTY_PLAN,
   fdbKey,
+  indexPlan,
   IP6_RT_PRIO_USER,
   leaseFamilyPart,
   mergePeerStates,
   normalizeMac,
   type PeerReach,
   type PeerWording,
+  type PlanIndex,
   type PlannablePeer,
   type ReachLookup,
   routeKey,
@@ -37,6 +40,7 @@ export {
   type Change,
   changeRequest,
   describeChange,
+  diffPlan,
   diffState,
   isOwnedFdb,
   isOwnedNeigh,
@@ -45,7 +49,7 @@ export {
   type OwnershipScope,
   scopeAf,
 } from "./changes.ts";
-export { classifyEvent, type EventContext, indexPlan, type PlanIndex } from "./events.ts";
+export { classifyEvent, type EventContext } from "./events.ts";
 export { type LeaseScope, type ScopedSnapshot, screenSnapshot, subnetOutOfScope } from "./lease_scope.ts";
 export {
   applyChanges,
@@ -53,8 +57,9 @@ export {
   type ChangeFailure,
   converge,
   type ConvergeResult,
+  type KnownPlan,
   ReachResolver,
   readObserved,
   resolveExtIndex,
 } from "./kernel.ts";
-export { type LeaseSource, ReconcileLoop, type ReconcileLoopOptions } from "./loop.ts";
+export { type LeaseSource, ReconcileLoop, type ReconcileLoopOptions, type TriggerCause } from "./loop.ts";

@@ -57,10 +57,18 @@ import type { BackendConfig } from "../../config/mod.ts";
 import { formatIp, type IpNet } from "../../ip.ts";
 import type { Link, NetlinkEvent } from "../../netlink/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
-import type { Backend, BackendContext, EventVerdict, PeerState, ReconcileReport } from "../backend.ts";
+import type {
+  Backend,
+  BackendContext,
+  EventVerdict,
+  PeerState,
+  ReconcileOptions,
+  ReconcileReport,
+} from "../backend.ts";
 import {
   classifyEvent,
   converge,
+  EMPTY_PLAN,
   indexPlan,
   leaseFamilyPart,
   mergePeerStates,
@@ -95,6 +103,8 @@ interface Stack {
   mac: string;
   readonly networks: readonly IpNet[];
   plan: PlanIndex;
+  /** Whether the kernel holds `plan` in full: the last reconcile applied it without a failure. */
+  applied: boolean;
 }
 
 /**
@@ -199,7 +209,8 @@ export class VxlanBackend implements Backend {
         device,
         mac: device.mac ?? "",
         networks: family === 4 ? [ctx.config.ipv4!.network] : [ctx.config.ipv6!.network],
-        plan: { routes: new Map(), neighs: new Map(), fdbs: new Set() },
+        plan: EMPTY_PLAN,
+        applied: false,
       });
     }
     return new VxlanBackend(ctx, cfg, stacks);
@@ -285,8 +296,15 @@ export class VxlanBackend implements Backend {
     return { recreated, fieldsChanged };
   }
 
-  async reconcile(snapshot: ReadonlyMap<string, Lease>, own: Lease): Promise<ReconcileReport> {
-    await this.#ensureExt();
+  async reconcile(
+    snapshot: ReadonlyMap<string, Lease>,
+    own: Lease,
+    options: ReconcileOptions = {},
+  ): Promise<ReconcileReport> {
+    // A lease change alone needs no device check: anything that happens to the device or the external
+    // interface arrives as a netlink event, which asks for a full run.
+    const quick = options.leasesOnly === true && this.#stacks.every((s) => s.applied);
+    if (!quick) await this.#ensureExt();
     let added = 0;
     let removed = 0;
     let errors = 0;
@@ -294,9 +312,11 @@ export class VxlanBackend implements Backend {
     let fieldsChanged = false;
     const peers: [4 | 6, ReadonlyMap<string, PeerState>][] = [];
     for (const s of this.#stacks) {
-      const dev = await this.#ensureDevice(s, own);
-      recreated ||= dev.recreated;
-      fieldsChanged ||= dev.fieldsChanged;
+      if (!quick) {
+        const dev = await this.#ensureDevice(s, own);
+        recreated ||= dev.recreated;
+        fieldsChanged ||= dev.fieldsChanged;
+      }
       let reach: ReachLookup = () => undefined;
       if (this.#cfg.directRouting) {
         const ips: string[] = [];
@@ -313,8 +333,12 @@ export class VxlanBackend implements Backend {
         reach,
         family: s.family,
       });
+      // Indexed before the batch goes out, so the events our own changes cause match the plan.
+      const previous = s.plan;
       s.plan = indexPlan(desired);
-      const result = await converge(this.#ctx.nl, desired, this.#scope(s));
+      const known = quick ? { previous, next: s.plan } : undefined;
+      const result = await converge(this.#ctx.nl, desired, this.#scope(s), known);
+      s.applied = result.failures.length === 0;
       added += result.added;
       removed += result.removed;
       errors += result.failures.length;
