@@ -1,27 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { InputError, resolveTopology } from "./mod.ts";
-
-const GOOD = `name: t1
-topology:
-  defaults: {kind: linux, cmd: sleep infinity, labels: {flannel-lab.role: node}, exec: [ip link set lo up]}
-  groups:
-    g: {exec: [ip addr add 10.0.0.1/24 dev eth1]}
-  nodes:
-    etcd: {labels: {flannel-lab.role: etcd}, exec: [ip addr add 10.0.0.9/24 dev eth1]}
-    n1: {group: g}
-  links:
-    - endpoints: ["n1:eth1", "etcd:eth1"]
-`;
-
-function problemsOf(text: string): string {
-  try {
-    resolveTopology("/x/t.clab.yml", text);
-  } catch (error) {
-    if (!(error instanceof InputError)) throw error;
-    return error.message;
-  }
-  throw new Error("expected an InputError");
-}
+import { resolveTopology } from "./mod.ts";
+import { GOOD, problemsOf } from "./_testing.ts";
 
 Deno.test("resolveTopology checks roles: routers must forward, one etcd", () => {
   const r = GOOD.replace("n1: {group: g}", "n1: {group: g}\n    r1: {labels: {flannel-lab.role: router}}");
