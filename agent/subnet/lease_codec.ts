@@ -9,7 +9,7 @@
  * @module
  */
 import { parseGoIp4 } from "../go_ip.ts";
-import { goFieldMatches, type GoJsonNode, GoJsonSyntaxError, parseGoJson } from "../go_json.ts";
+import { goFieldMatches, type GoJsonNode, GoJsonSyntaxError, jsonType, parseGoJson } from "../go_json.ts";
 import { bitsOf, formatIp, type IpAddr, type IpNet, parseIp, parseIp4 } from "../ip.ts";
 import type { LeaseAttrs, LeaseSubnets } from "./lease.ts";
 
@@ -224,14 +224,6 @@ export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
   return `${out}}`;
 }
 
-function describeKind(node: GoJsonNode): string {
-  return node.kind === "null"
-    ? "null"
-    : node.kind === "boolean"
-    ? "a boolean"
-    : `a${node.kind === "object" || node.kind === "array" ? "n" : ""} ${node.kind}`;
-}
-
 /**
  * Decodes a lease value as upstream does (`json.Unmarshal` into `lease.LeaseAttrs`): field names match
  * case-insensitively, unknown fields are ignored, a repeated field's last value wins; `PublicIP` missing means
@@ -262,7 +254,7 @@ export function decodeLeaseAttrs(json: string): LeaseAttrs {
   }
   if (root.kind === "null") return { publicIp: { family: 4, value: 0n } };
   if (root.kind !== "object") {
-    throw new LeaseDecodeError(`Invalid lease value: must be a JSON object, not ${describeKind(root)}`);
+    throw new LeaseDecodeError(`Invalid lease value: must be a JSON object, not ${jsonType(root)}`);
   }
   const fail = (field: string, node: GoJsonNode, detail: string): never => {
     const raw = node.raw.length > 60 ? `${node.raw.slice(0, 57)}...` : node.raw;
@@ -270,7 +262,7 @@ export function decodeLeaseAttrs(json: string): LeaseAttrs {
   };
   /** The text flannel's IP types see: raw JSON with quotes trimmed, so only an escape-free string can parse. */
   const ipText = (field: string, node: GoJsonNode): string => {
-    if (node.kind !== "string") return fail(field, node, `must be a string, not ${describeKind(node)}`);
+    if (node.kind !== "string") return fail(field, node, `must be a string, not ${jsonType(node)}`);
     if (node.raw.includes("\\")) return fail(field, node, "must be written without escape sequences");
     return node.value;
   };
@@ -297,7 +289,7 @@ export function decodeLeaseAttrs(json: string): LeaseAttrs {
       publicIpv6 = addr.family === 6 ? addr : { family: 6, value: 0xffff00000000n | addr.value };
     } else if (goFieldMatches(key, "BackendType")) {
       if (node.kind === "null") continue; // Go leaves a string untouched on null
-      if (node.kind !== "string") fail("BackendType", node, `must be a string, not ${describeKind(node)}`);
+      if (node.kind !== "string") fail("BackendType", node, `must be a string, not ${jsonType(node)}`);
       backendType = (node as { value: string }).value;
     } else if (goFieldMatches(key, "BackendData")) {
       backendData = JSON.parse(node.raw);
