@@ -105,28 +105,46 @@ export function batchChunk(
 }
 
 /**
- * Frames requests `start..chunk.end - 1` back to back into one send buffer, built in place. Sequence numbers
- * come from `nextSeq`, one call per request in order, so the socket's counter stays the only source of them.
+ * Reserves `count` consecutive sequence numbers after `last` and returns the first. The run restarts at 1
+ * rather than wrap inside it (0 is never used: an ACK for it could not be told from an unsolicited message),
+ * so a batch's ACKs map back to their requests by subtraction.
+ *
+ * @param last the last sequence number used (0 to 2³² − 1)
+ * @param count how many to reserve (at least 1)
+ * @returns the first of the run; the socket's new last one is `first + count - 1`
+ * @example
+ * ```ts
+ * import { reserveSeqs } from "./request.ts";
+ * reserveSeqs(41, 3); // 42
+ * reserveSeqs(0xffff_fffe, 3); // 1: 0xffffffff, 0, 1 would wrap inside the run
+ * ```
+ */
+export function reserveSeqs(last: number, count: number): number {
+  return last + count > 0xffff_ffff ? 1 : last + 1;
+}
+
+/**
+ * Frames requests `start..chunk.end - 1` back to back into one send buffer, built in place, numbered
+ * `firstSeq`, `firstSeq + 1`, … (a run from {@linkcode reserveSeqs}).
  *
  * @param reqs the whole batch
  * @param start the first request of this send
  * @param chunk where the send ends and its size, from {@link batchChunk}
- * @param header flags and port id for every message, and the sequence number source
+ * @param header flags and port id for every message, and the first sequence number
  * @returns the send buffer
  * @example
  * ```ts
  * import { batchChunk, encodeBatch } from "./request.ts";
  * const req = { type: 24, flags: 0, payload: new Uint8Array(12), op: "add route", summary: "" };
- * let seq = 0;
  * const chunk = batchChunk([req, req], 0, { maxMessages: 64, maxBytes: 1 << 20 });
- * encodeBatch([req, req], 0, chunk, { flags: 5, pid: 0, nextSeq: () => ++seq }).length; // 56
+ * encodeBatch([req, req], 0, chunk, { flags: 5, pid: 0, firstSeq: 1 }).length; // 56
  * ```
  */
 export function encodeBatch(
   reqs: readonly NetlinkRequest[],
   start: number,
   chunk: BatchChunk,
-  header: { readonly flags: number; readonly pid: number; readonly nextSeq: () => number },
+  header: { readonly flags: number; readonly pid: number; readonly firstSeq: number },
 ): Uint8Array<ArrayBuffer> {
   const buf = new Uint8Array(chunk.bytes);
   let off = 0;
@@ -136,7 +154,7 @@ export function encodeBatch(
     writeHeader(buf, off, len, {
       type: r.type,
       flags: r.flags | header.flags,
-      seq: header.nextSeq(),
+      seq: header.firstSeq + (k - start),
       pid: header.pid,
     });
     buf.set(r.payload, off + NLMSG_HDRLEN);

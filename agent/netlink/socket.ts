@@ -30,6 +30,7 @@ import {
   frameRequest,
   type NetlinkRequest,
   requestError,
+  reserveSeqs,
 } from "./request.ts";
 import { SocketIo, type SocketOptions } from "./_socket_io.ts";
 
@@ -305,11 +306,12 @@ export class NetlinkSocket implements Disposable {
       while (i < reqs.length) {
         const chunk = batchChunk(reqs, i, { maxMessages: perSend, maxBytes: this.#maxSendBytes });
         const j = chunk.end;
-        const firstSeq = this.#seq + 1;
+        const firstSeq = reserveSeqs(this.#seq, j - i);
+        this.#seq = firstSeq + (j - i) - 1;
         const buf = encodeBatch(reqs, i, chunk, {
           flags: NLM_F_REQUEST | NLM_F_ACK,
           pid: this.pid,
-          nextSeq: () => this.#nextSeq(),
+          firstSeq,
         });
         this.#io.send(buf, chunk.bytes);
         const base = i;

@@ -6,5 +6,6 @@
  * @module
  */
 export * from "./kernel_state.ts";
+export { inNetwork, mask, omitKeys, VOLATILE } from "./mirror.ts";
 export * from "./probe_log.ts";
 export * from "./stats.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mirror, nodeValues } from "./interop_mirror.ts";
+import { mask } from "../../harness/checks/mod.ts";
+import { nodeValues } from "./interop_mirror.ts";
 import type { MiniLab } from "./mini_lab.ts";
 import type { InteropLab, InteropNode } from "./upstream.ts";
 
@@ -54,7 +55,7 @@ export async function mirroredLeases(
     // Re-serialising keeps the key order of the text, so the comparison covers order and types.
     const parsed = JSON.parse(lease.value) as Record<string, unknown>;
     out.set(n, {
-      value: JSON.stringify(mirror(parsed, subst)),
+      value: JSON.stringify(mask(parsed, subst)),
       keys: Object.keys(parsed),
       ttl: lease.ttl,
       grantedTtl: lease.grantedTtl,

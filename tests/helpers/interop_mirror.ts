@@ -8,6 +8,7 @@
  * @module
  */
 import { run } from "../../cli/process/mod.ts";
+import { inNetwork, mask, omitKeys, VOLATILE } from "../../harness/checks/mod.ts";
 import type { InteropLab, InteropNode } from "./upstream.ts";
 
 /** `iptables-save` of one table in a node, without the comment/counter lines. */
@@ -25,7 +26,7 @@ export async function nodeJson<T = Record<string, unknown>[]>(
   return JSON.parse(stdout || "[]") as T;
 }
 
-/** The values that identify a node in kernel readings, for {@linkcode mirror}. */
+/** The values that identify a node in kernel readings, for {@linkcode mirrorMap}. */
 export async function nodeValues(n: InteropNode): Promise<Map<string, string>> {
   const base = n.subnet.slice(0, n.subnet.lastIndexOf("."));
   const values = new Map([
@@ -66,27 +67,6 @@ export async function mirrorMap(
   return subst;
 }
 
-/** Whether an IPv4 address or prefix lies inside `network` (e.g. `10.244.0.0/16`). */
-function inNetwork(dst: string, network: string): boolean {
-  const toU32 = (ip: string) => ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
-  const [net, lenText] = network.split("/") as [string, string];
-  const [addr, plen] = dst.split("/") as [string, string | undefined];
-  const len = Number(lenText);
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(addr) || Number(plen ?? 32) < len) return false;
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return ((toU32(addr) & mask) >>> 0) === ((toU32(net) & mask) >>> 0);
-}
-
-const VOLATILE = new Set([
-  "ifindex",
-  "link_index",
-  "link_netnsid",
-  "stats64",
-  "stats",
-  "valid_life_time",
-  "preferred_life_time",
-]);
-
 /**
  * One node's kernel state as seen from its relation to `peer`, mirrored ({@linkcode mirrorMap}), for
  * `assert.deepEqual` against the peer's view of it: the flannel device (`ip -d link`, its IPv4 addresses, its
@@ -100,7 +80,7 @@ export async function kernelView(
   options: { readonly device?: string; readonly network: string },
 ): Promise<Record<string, unknown>> {
   const subst = await mirrorMap(lab, self, peer);
-  const m = (v: unknown) => omitKeys(mirror(v, subst), VOLATILE);
+  const m = (v: unknown) => omitKeys(mask(v, subst), VOLATILE);
   const noOther = (v: unknown) => !JSON.stringify(v).includes("<other-");
   // The kernel lists entries by address, and the mirrored placeholders sort differently on each node.
   const sorted = (xs: unknown[]) => xs.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
@@ -133,30 +113,6 @@ export function mirrorText(text: string, subst: ReadonlyMap<string, string>): st
   let out = text;
   for (const k of keys) out = out.split(k).join(subst.get(k)!);
   return out;
-}
-
-/**
- * Rewrites a kernel reading so that two nodes' readings compare equal when they are mirror images: every
- * occurrence of a value in `subst` (the node's own subnet, MAC, address; its peer's) becomes its placeholder.
- */
-export function mirror(value: unknown, subst: ReadonlyMap<string, string>): unknown {
-  if (typeof value === "string") return subst.get(value) ?? value;
-  if (Array.isArray(value)) return value.map((v) => mirror(v, subst));
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mirror(v, subst)]));
-  }
-  return value;
-}
-
-/** Drops keys from every object of a reading (ifindex, counters, …). */
-export function omitKeys(value: unknown, keys: ReadonlySet<string>): unknown {
-  if (Array.isArray(value)) return value.map((v) => omitKeys(v, keys));
-  if (value && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).filter(([k]) => !keys.has(k)).map(([k, v]) => [k, omitKeys(v, keys)]),
-    );
-  }
-  return value;
 }
 
 /** A node's subnet.env and iptables, mirrored, split into the parts the comparison treats differently. */

@@ -148,10 +148,15 @@ export async function startInteropLab(options: InteropLabOptions): Promise<Inter
     await lab[Symbol.asyncDispose]();
   };
   try {
-    const agents = await Promise.all(lab.nodes.map((n, i) => start(n, options.kinds[i]!)));
-    const subnets = await Promise.all(
-      lab.nodes.map((n, i) => waitSubnetEnv(n, options.kinds[i]!, agents[i])),
-    );
+    // One agent at a time, each up before the next starts: two agents started together may pick the same
+    // free subnet, and upstream flanneld exits when it loses that create race (ours retries). The race is
+    // upstream's behaviour, not what these tests compare.
+    const agents: Process[] = [];
+    const subnets: Awaited<ReturnType<typeof waitSubnetEnv>>[] = [];
+    for (const [i, n] of lab.nodes.entries()) {
+      agents.push(await start(n, options.kinds[i]!));
+      subnets.push(await waitSubnetEnv(n, options.kinds[i]!, agents[i]));
+    }
     const nodes: InteropNode[] = [];
     for (const [i, node] of lab.nodes.entries()) {
       const subnet = subnets[i]!;

@@ -154,8 +154,10 @@ export class HostGwBackend implements Backend {
       // Indexed before the batch goes out, so the events our own changes cause match the plan.
       const previous = f.plan;
       f.plan = indexPlan(desired);
-      const known = quick ? { previous, next: f.plan } : undefined;
-      const result = await converge(this.#ctx.nl, desired, this.#scope(f), known);
+      const result = await converge(this.#ctx.nl, desired, this.#scope(f), {
+        index: f.plan,
+        known: quick ? previous : undefined,
+      });
       f.applied = result.failures.length === 0;
       added += result.added;
       removed += result.removed;

@@ -40,7 +40,6 @@ import {
   type DesiredFdb,
   type DesiredNeigh,
   type DesiredRoute,
-  type DesiredState,
   fdbKey,
   type PlanIndex,
   routeKey,
@@ -123,22 +122,23 @@ function sameRoute(o: Route, d: DesiredRoute): boolean {
 }
 
 /**
- * The minimal change set from `observed` to `desired`, touching only entries inside `scope`.
+ * The minimal change set from `observed` to the plan, touching only entries inside `scope`.
  *
- * @param desired the plan
+ * @param want the plan, indexed ({@linkcode indexPlan}: the backend keeps that index for event matching, so
+ *   the diff reuses it rather than keying 3 entries per peer a second time)
  * @param observed the kernel's entries (any; foreign ones are filtered out here)
  * @param scope where our entries live
  * @returns deletes, then sets, in batch order
  * @example
  * ```ts ignore
- * const changes = diffState(planVxlan(snapshot, own, ctx), await readObserved(nl), scope);
+ * const changes = diffState(indexPlan(planVxlan(snapshot, own, ctx)), await readObserved(nl), scope);
  * ```
  */
-export function diffState(desired: DesiredState, observed: Observed, scope: OwnershipScope): Change[] {
+export function diffState(want: PlanIndex, observed: Observed, scope: OwnershipScope): Change[] {
   const dels: Change[] = [];
   const sets: Change[] = [];
 
-  const wantRoutes = new Map(desired.routes.map((r) => [routeKey(r), r] as const));
+  const wantRoutes = want.routes;
   const haveRoutes = new Map<string, Route>();
   for (const r of observed.routes) {
     if (!isOwnedRoute(r, scope)) continue;
@@ -148,7 +148,7 @@ export function diffState(desired: DesiredState, observed: Observed, scope: Owne
     else haveRoutes.set(key, r);
   }
 
-  const wantNeighs = new Map(desired.neighs.map((n) => [n.dst, n] as const));
+  const wantNeighs = want.neighs;
   const haveNeighs = new Map<string, Neigh>();
   for (const n of observed.neighs) {
     if (n.family !== scopeAf(scope) || n.dst === undefined) continue;
@@ -157,7 +157,7 @@ export function diffState(desired: DesiredState, observed: Observed, scope: Owne
     else if (isOwnedNeigh(n, scope)) dels.push({ kind: "neigh", op: "del", entry: n });
   }
 
-  const wantFdbs = new Map(desired.fdbs.map((f) => [fdbKey(f), f] as const));
+  const wantFdbs = want.fdbs;
   const haveFdbs = new Set<string>();
   for (const f of observed.fdbs) {
     if (!isOwnedFdb(f, scope)) continue;

@@ -108,7 +108,7 @@ const summary = (cs: Change[]) =>
   );
 
 Deno.test("diffState: an empty kernel gets ARP, FDB and route per peer, in that order", () => {
-  const cs = diffState(merge(peer(2), peer(3)), { routes: [], neighs: [], fdbs: [] }, SCOPE);
+  const cs = diffState(indexPlan(merge(peer(2), peer(3))), { routes: [], neighs: [], fdbs: [] }, SCOPE);
   assert.deepEqual(summary(cs), [
     "set neigh 10.244.2.0 02:00:00:00:00:02",
     "set neigh 10.244.3.0 02:00:00:00:00:03",
@@ -121,11 +121,11 @@ Deno.test("diffState: an empty kernel gets ARP, FDB and route per peer, in that 
 
 Deno.test("diffState: a converged kernel needs no change", () => {
   const d = merge(peer(2), peer(3));
-  assert.deepEqual(diffState(d, kernelOf(d), SCOPE), []);
+  assert.deepEqual(diffState(indexPlan(d), kernelOf(d), SCOPE), []);
 });
 
 Deno.test("diffState: a removed peer's entries are deleted, routes first", () => {
-  const cs = diffState(peer(2), kernelOf(merge(peer(2), peer(3))), SCOPE);
+  const cs = diffState(indexPlan(peer(2)), kernelOf(merge(peer(2), peer(3))), SCOPE);
   assert.deepEqual(summary(cs), [
     "del route 10.244.3.0/24",
     "del neigh 10.244.3.0 02:00:00:00:00:03",
@@ -134,13 +134,13 @@ Deno.test("diffState: a removed peer's entries are deleted, routes first", () =>
 });
 
 Deno.test("diffState: a changed VtepMAC replaces ARP and leaves no stale FDB; a changed PublicIP moves the FDB", () => {
-  const cs = diffState(peer(2, "02:00:00:00:00:99"), kernelOf(peer(2)), SCOPE);
+  const cs = diffState(indexPlan(peer(2, "02:00:00:00:00:99")), kernelOf(peer(2)), SCOPE);
   assert.deepEqual(summary(cs), [
     "del fdb 192.168.77.2 02:00:00:00:00:02",
     "set neigh 10.244.2.0 02:00:00:00:00:99",
     "set fdb 192.168.77.2 02:00:00:00:00:99",
   ]);
-  const moved = diffState(peer(2, undefined, "192.168.77.22"), kernelOf(peer(2)), SCOPE);
+  const moved = diffState(indexPlan(peer(2, undefined, "192.168.77.22")), kernelOf(peer(2)), SCOPE);
   assert.deepEqual(summary(moved), [
     "del fdb 192.168.77.2 02:00:00:00:00:02",
     "set fdb 192.168.77.22 02:00:00:00:00:02",
@@ -166,7 +166,7 @@ Deno.test("diffState: foreign entries are never touched", () => {
       fdb("33:33:00:00:00:01", "192.168.77.8", { flags: 0 }), // not "self"
     ],
   };
-  assert.deepEqual(diffState(merge(), observed, SCOPE), []);
+  assert.deepEqual(diffState(indexPlan(merge()), observed, SCOPE), []);
 });
 
 Deno.test("diffState: a route on our device that differs is replaced in place; ours on eth1 inside the Network is removed", () => {
@@ -178,7 +178,7 @@ Deno.test("diffState: a route on our device that differs is replaced in place; o
     neighs: [neigh("10.244.2.0", "02:00:00:00:00:02")],
     fdbs: [fdb("02:00:00:00:00:02", "192.168.77.2")],
   };
-  assert.deepEqual(summary(diffState(peer(2), observed, SCOPE)), [
+  assert.deepEqual(summary(diffState(indexPlan(peer(2)), observed, SCOPE)), [
     "del route 10.244.7.0/24",
     "set route 10.244.2.0/24",
   ]);
@@ -194,7 +194,7 @@ Deno.test("diffState (property): applying the change set to the kernel yields ex
     .map((ps) => merge(...ps.map((p) => peer(p.n, p.mac, p.ip))));
   fc.assert(fc.property(stateArb, stateArb, (want, had) => {
     const observed = kernelOf(had);
-    const cs = diffState(want, observed, SCOPE);
+    const cs = diffState(indexPlan(want), observed, SCOPE);
     // Simulate the kernel: deletes remove by identity, sets replace by key.
     const routes = new Map(observed.routes.map((r) => [r.dst, r]));
     const neighs = new Map(observed.neighs.map((n) => [n.dst!, n]));
@@ -220,7 +220,7 @@ Deno.test("diffState (property): applying the change set to the kernel yields ex
       neighs: [...neighs.values()],
       fdbs: [...fdbs.values()],
     };
-    assert.deepEqual(diffState(want, after, SCOPE), []);
+    assert.deepEqual(diffState(indexPlan(want), after, SCOPE), []);
     // Minimal: nothing set that was already right, nothing deleted that is wanted.
     const id = (
       kind: string,
@@ -269,7 +269,7 @@ Deno.test("diffPlan (property): the same netlink requests as diffState against a
   const stateArb = fc.uniqueArray(peerArb, { selector: (p) => p.n, maxLength: 8 })
     .map((ps) => merge(...ps.map((p) => peer(p.n, p.mac, p.ip, p.direct))));
   fc.assert(fc.property(stateArb, stateArb, (had, want) => {
-    const dumped = diffState(want, kernelOf(had), SCOPE);
+    const dumped = diffState(indexPlan(want), kernelOf(had), SCOPE);
     const planned = diffPlan(indexPlan(had), indexPlan(want), SCOPE);
     assert.deepEqual(planned.map(changeRequest), dumped.map(changeRequest));
   }));

@@ -7,7 +7,7 @@
  */
 import { type Netlink, NetlinkError } from "../../netlink/mod.ts";
 import type { PeerState } from "../backend.ts";
-import type { DesiredState, PeerReach, PlanIndex } from "./desired.ts";
+import { type DesiredState, indexPlan, type PeerReach, type PlanIndex } from "./desired.ts";
 import {
   type Change,
   changeRequest,
@@ -92,16 +92,20 @@ export interface ConvergeResult extends ApplyResult {
   readonly peers: ReadonlyMap<string, PeerState>;
 }
 
-/** A plan the kernel is known to hold, and the index of the plan to go to from it. */
-export interface KnownPlan {
-  readonly previous: PlanIndex;
-  readonly next: PlanIndex;
+/** What {@linkcode converge} may reuse. */
+export interface ConvergeOptions {
+  /** `indexPlan(desired)`, when the caller keeps it anyway (for event matching). */
+  readonly index?: PlanIndex | undefined;
+  /**
+   * A plan the kernel is known to hold. Given, the kernel is not read: the change set is the difference between
+   * the two plans ({@linkcode diffPlan}), the fast path for a lease change while netlink events watch for
+   * everything else.
+   */
+  readonly known?: PlanIndex | undefined;
 }
 
 /**
  * Reads the kernel, diffs it against `desired` and applies the difference: the whole level-triggered step.
- * With `known`, the kernel is not read: the change set is the difference between the two plans
- * ({@linkcode diffPlan}), the fast path for a lease change while netlink events watch for everything else.
  *
  * @example
  * ```ts ignore
@@ -112,11 +116,12 @@ export async function converge(
   nl: Netlink,
   desired: DesiredState,
   scope: OwnershipScope,
-  known?: KnownPlan,
+  options: ConvergeOptions = {},
 ): Promise<ConvergeResult> {
-  const changes = known
-    ? diffPlan(known.previous, known.next, scope)
-    : diffState(desired, await readObserved(nl, scope), scope);
+  const index = options.index ?? indexPlan(desired);
+  const changes = options.known
+    ? diffPlan(options.known, index, scope)
+    : diffState(index, await readObserved(nl, scope), scope);
   const applied = await applyChanges(nl, changes);
   let peers = desired.peers;
   if (applied.failures.length > 0) {

@@ -13,7 +13,7 @@ import {
 } from "../../netlink/mod.ts";
 import type { Lease } from "../../subnet/lease.ts";
 import { leaseKeyName } from "../../subnet/lease_codec.ts";
-import { leaseFamilyPart, mergePeerStates, routeKey } from "./desired.ts";
+import { indexPlan, leaseFamilyPart, mergePeerStates, routeKey } from "./desired.ts";
 import { planHostGw } from "../hostgw/mod.ts";
 import { diffState } from "./changes.ts";
 import { planVxlan } from "../vxlan/mod.ts";
@@ -190,6 +190,6 @@ Deno.test("diffState IPv6 scope: converged v6 entries (metric 1024) need no chan
     ],
     fdbs: [neigh(AF_BRIDGE, 8, "fd00:77::2", "02:00:00:00:06:02")],
   };
-  const changes = diffState(desired, observed, scope);
+  const changes = diffState(indexPlan(desired), observed, scope);
   assert.deepEqual(changes.map((c) => `${c.op} ${c.kind} ${c.entry.dst}`), ["del route fd44:0:0:9::/64"]);
 });

@@ -336,8 +336,10 @@ export class VxlanBackend implements Backend {
       // Indexed before the batch goes out, so the events our own changes cause match the plan.
       const previous = s.plan;
       s.plan = indexPlan(desired);
-      const known = quick ? { previous, next: s.plan } : undefined;
-      const result = await converge(this.#ctx.nl, desired, this.#scope(s), known);
+      const result = await converge(this.#ctx.nl, desired, this.#scope(s), {
+        index: s.plan,
+        known: quick ? previous : undefined,
+      });
       s.applied = result.failures.length === 0;
       added += result.added;
       removed += result.removed;
