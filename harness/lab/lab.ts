@@ -7,6 +7,7 @@
  * @module
  */
 import { UserError } from "../../cli/errors.ts";
+import { lastLines } from "../../cli/text.ts";
 import { Cluster } from "../cluster.ts";
 import { openRuntime } from "../runtime/mod.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -101,9 +102,14 @@ export class Lab implements AsyncDisposable {
     for (const n of this.startingAgents) {
       while (!(await cluster.subnetEnv(n))?.["FLANNEL_SUBNET"]) {
         if (Date.now() > deadline) {
-          throw new UserError(`${n}'s agent wrote no subnet.env in time`, {
-            hint: `see ${cluster.nodeDir(n)}/agent.log`,
-          });
+          // The lab is usually torn down right after this (a test run, a bench), taking the log with it.
+          const tail = lastLines(await cluster.agentLog(n).catch(() => ""), 12) || "(the log is empty)";
+          throw new UserError(
+            `${n}'s agent wrote no subnet.env within ${
+              Math.round(timeoutMs / 1000)
+            } s; its log ends:\n${tail}`,
+            { hint: `see ${cluster.nodeDir(n)}/agent.log` },
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -12,13 +12,8 @@
  */
 import { run } from "../../cli/process/mod.ts";
 import { ToolError } from "./errors.ts";
-import {
-  ensureGoTool,
-  type EnsureOptions,
-  type GoToolSpec,
-  type InstalledTool,
-  lastLines,
-} from "./go_tool.ts";
+import { ensureGoTool, type EnsureOptions, type GoToolSpec, type InstalledTool } from "./go_tool.ts";
+import { lastLines } from "../../cli/text.ts";
 import { type ToolPaths, toolPaths } from "./paths.ts";
 import { findProgram } from "./recipe.ts";
 

@@ -11,7 +11,7 @@
 import { run } from "../../cli/process/mod.ts";
 import { ensureDebianPackages, missingDebianPackages } from "./debian.ts";
 import { ToolError } from "./errors.ts";
-import { lastLines } from "./go_tool.ts";
+import { lastLines } from "../../cli/text.ts";
 import { type ToolPaths, toolPaths } from "./paths.ts";
 import { withLock } from "./recipe.ts";
 

@@ -8,6 +8,7 @@
  * @module
  */
 import { CommandError, run } from "../../cli/process/mod.ts";
+import { lastLines } from "../../cli/text.ts";
 import { ToolError, type ToolName } from "./errors.ts";
 import type { ToolPaths } from "./paths.ts";
 import { findProgram, readStamp, sha256Hex, withLock, writeStamp } from "./recipe.ts";
@@ -248,9 +249,4 @@ async function checkRecipeRequires(spec: GoToolSpec, paths: ToolPaths): Promise<
       { hint: `keep tools/${spec.recipeDir}/go.mod and harness/upstream/${spec.binary}.ts in step` },
     );
   }
-}
-
-/** The last `n` non-empty lines of a text. */
-export function lastLines(text: string, n: number): string {
-  return text.split("\n").filter((l) => l.trim()).slice(-n).join("\n");
 }

@@ -13,7 +13,7 @@ import { ensureDebianPackages } from "./debian.ts";
 import { DOCKER, dockerServerVersion, ensureDockerd } from "./docker.ts";
 import { ToolError } from "./errors.ts";
 import type { EnsureOptions } from "./go_tool.ts";
-import { lastLines } from "./go_tool.ts";
+import { lastLines } from "../../cli/text.ts";
 import { type ToolPaths, toolPaths } from "./paths.ts";
 import { readStamp, sha256Hex, withLock, writeStamp } from "./recipe.ts";
 
