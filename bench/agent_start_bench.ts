@@ -107,7 +107,7 @@ async function procStats(pid: number): Promise<{ peakRssMiB: number; cpuS: numbe
   return { peakRssMiB: hwm / 1024, cpuS: (Number(stat[11]) + Number(stat[12])) * TICK_S };
 }
 
-/** The resident memory an empty script reaches under `deno run` with the agent's V8 flags. */
+/** The resident memory an empty script reaches under `deno run` as the agent runs: its V8 flags, no deno.json. */
 async function denoFloorMiB(): Promise<number> {
   const file = await Deno.makeTempFile({ suffix: ".js" });
   try {
@@ -116,7 +116,7 @@ async function denoFloorMiB(): Promise<number> {
       `console.log(/VmHWM:\\s+(\\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))[1]);`,
     );
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--allow-all", agentV8FlagsArg(), file],
+      args: ["run", "--quiet", "--allow-all", "--no-config", agentV8FlagsArg(), file],
       stdout: "piped",
     }).output();
     const kib = Number(new TextDecoder().decode(out.stdout).trim());

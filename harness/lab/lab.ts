@@ -95,26 +95,44 @@ export class Lab implements AsyncDisposable {
     return cluster;
   }
 
-  /** Waits until every started agent has written its subnet.env. */
-  async waitAgentsReady(timeoutMs = 60_000): Promise<void> {
+  /**
+   * Waits until every started agent has written its subnet.env. An agent that exits first fails the wait at
+   * once, with the end of its log, or, with `restartExited`, is started again as a supervisor (systemd, a
+   * DaemonSet) would: upstream flanneld exits when another node wins the race for the same free subnet, which
+   * a bring-up of a hundred nodes at once makes likely. Restarts are counted in `timings.agentRestarts`.
+   */
+  async waitAgentsReady(
+    timeoutMs = 60_000,
+    options: { readonly restartExited?: boolean } = {},
+  ): Promise<void> {
     const cluster = this.cluster;
     const deadline = Date.now() + timeoutMs;
+    let restarts = 0;
+    const failure = async (n: string, what: string) => {
+      // The lab is usually torn down right after this (a test run, a bench), taking the log with it.
+      const tail = lastLines(await cluster.agentLog(n).catch(() => ""), 12) || "(the log is empty)";
+      return new UserError(`${n}'s agent ${what}; its log ends:\n${tail}`, {
+        hint: `see ${cluster.nodeDir(n)}/agent.log`,
+      });
+    };
     for (const n of this.startingAgents) {
+      let polls = 0;
       while (!(await cluster.subnetEnv(n))?.["FLANNEL_SUBNET"]) {
         if (Date.now() > deadline) {
-          // The lab is usually torn down right after this (a test run, a bench), taking the log with it.
-          const tail = lastLines(await cluster.agentLog(n).catch(() => ""), 12) || "(the log is empty)";
-          throw new UserError(
-            `${n}'s agent wrote no subnet.env within ${
-              Math.round(timeoutMs / 1000)
-            } s; its log ends:\n${tail}`,
-            { hint: `see ${cluster.nodeDir(n)}/agent.log` },
-          );
+          throw await failure(n, `wrote no subnet.env within ${Math.round(timeoutMs / 1000)} s`);
+        }
+        // Reading /proc for every agent on every poll would cost more than the wait: every 20th poll (1 s).
+        if (++polls % 20 === 0 && !(await cluster.agents.get(n)?.alive())) {
+          if (!options.restartExited) throw await failure(n, "exited before writing subnet.env");
+          restarts++;
+          this.#log(`${n}'s agent exited before writing subnet.env; starting it again`);
+          await cluster.startAgent(n);
         }
         await new Promise((r) => setTimeout(r, 50));
       }
     }
     this.timings["agentsMs"] = this.#since();
+    this.timings["agentRestarts"] = restarts;
   }
 
   /** Attaches the scenario's pods to every started agent's node through the CNI plugin. */

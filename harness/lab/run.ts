@@ -134,7 +134,12 @@ export interface UpResult {
  */
 export async function upLab(
   plan: LabPlan,
-  options: { readonly log?: (line: string) => void; readonly readyTimeoutMs?: number } = {},
+  options: {
+    readonly log?: (line: string) => void;
+    readonly readyTimeoutMs?: number;
+    /** Start again an agent that exits before writing subnet.env ({@linkcode Lab.waitAgentsReady}). */
+    readonly restartExitedAgents?: boolean;
+  } = {},
 ): Promise<UpResult> {
   const { topo, scenario, labDir } = plan;
   await refuseUnsupportedSteps(scenario);
@@ -146,7 +151,7 @@ export async function upLab(
   }
   await using lab = await Lab.deploy(plan, options.log ? { log: options.log } : {});
   const cluster = await lab.startCluster();
-  await lab.waitAgentsReady(options.readyTimeoutMs);
+  await lab.waitAgentsReady(options.readyTimeoutMs, { restartExited: options.restartExitedAgents ?? false });
   await lab.addPods();
   lab.finish();
   options.log?.(

@@ -19,7 +19,7 @@ Deno.test("v8 flags: the wrapper and `deno task compile` pass the agent's flags 
 });
 
 Deno.test({
-  name: "v8 flags: an agent started by the wrapper runs with them",
+  name: "v8 flags: an agent started by the wrapper runs with them, and without deno.json",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
@@ -37,6 +37,7 @@ Deno.test({
       return text.includes("mod.ts") ? text.split("\0") : undefined;
     }, 30_000);
     assert.ok(argv.includes(agentV8FlagsArg()), argv.join(" "));
+    assert.ok(argv.includes("--no-config"), `the agent runs without deno.json: ${argv.join(" ")}`);
   } finally {
     await agent.stop();
   }
