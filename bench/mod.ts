@@ -15,7 +15,7 @@ import { harnessBenchmark } from "./harness_bench.ts";
 import { agentBenchmark } from "./agent_start_bench.ts";
 import { controlBenchmark } from "./control_bench.ts";
 import { steadyBenchmark } from "./steady_bench.ts";
-import { scaleBenchmark } from "./scale_bench.ts";
+import { scale100Benchmark, scaleBenchmark } from "./scale_bench.ts";
 import { dataplaneBenchmark } from "./dataplane_bench.ts";
 import { type Benchmark, formatReport, SMOKE } from "./report.ts";
 import { writeSummary } from "./summary.ts";
@@ -34,6 +34,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   controlBenchmark,
   steadyBenchmark,
   scaleBenchmark,
+  scale100Benchmark,
   dataplaneBenchmark,
 ];
 

@@ -200,6 +200,35 @@ export function generateScaleLab(o: ScaleLabOptions): { topology: string; scenar
   return { topology: t.join("\n") + "\n", scenario: sc.join("\n") + "\n" };
 }
 
+/**
+ * About how many dynamic neighbour entries (ARP) the lab's namespaces hold once every pod has talked to every
+ * other (pure): each node one per same-segment peer and the router (and etcd on segment 1), the router one per
+ * node and etcd, each pod and its node one for each other. All namespaces share the host's one table, whose
+ * `gc_thresh3` (1,024 by default) is a hard limit: past it the kernel logs "neighbor table overflow" and drops
+ * packets waiting for resolution. The agents' PERMANENT entries do not count.
+ *
+ * @example
+ * ```ts
+ * import { dynamicNeighbours } from "./generate.ts";
+ * dynamicNeighbours({ nodes: 100, subnets: 5, pods: 1 }); // 2341
+ * ```
+ */
+export function dynamicNeighbours(o: Pick<ScaleLabOptions, "nodes" | "subnets" | "pods">): number {
+  let total = o.nodes + 1; // the router: every node, and etcd
+  for (let s = 1; s <= o.subnets; s++) {
+    const onSegment = Math.floor(o.nodes / o.subnets) + (s <= o.nodes % o.subnets ? 1 : 0);
+    const etcd = s === 1 ? 1 : 0;
+    total += onSegment * (onSegment - 1 + 1 + etcd) + etcd * onSegment; // peers + router (+ etcd, and etcd's)
+  }
+  return total + 2 * o.nodes * o.pods;
+}
+
+/** The host's hard limit on neighbour entries, or undefined when it cannot be read. */
+async function neighbourLimit(): Promise<number | undefined> {
+  const text = await Deno.readTextFile("/proc/sys/net/ipv4/neigh/default/gc_thresh3").catch(() => "");
+  return Number(text.trim()) || undefined;
+}
+
 const USAGE = `Usage: flannel-lab generate [--nodes N] [--subnets K] [--backend vxlan|host-gw|udp] [--pods P]
                             [--agent ours|upstream] [--name NAME] [--out DIR]
 
@@ -247,5 +276,14 @@ export async function main(args: string[]): Promise<number> {
   await Deno.writeTextFile(`${base}.clab.yml`, topology);
   await Deno.writeTextFile(`${base}.scenario.yml`, scenario);
   println(`wrote ${base}.clab.yml and ${base}.scenario.yml; run: flannel-lab test ${base}.clab.yml`);
+  const need = dynamicNeighbours(options);
+  const limit = await neighbourLimit();
+  if (limit !== undefined && need > limit * 0.9) {
+    println(
+      `warning: this lab holds about ${need} ARP entries, and every namespace shares the host's table of ` +
+        `${limit} (net.ipv4.neigh.default.gc_thresh3): expect "neighbor table overflow" and lost pings. ` +
+        `Spread the nodes over more subnets (--subnets), or raise gc_thresh3 on the host.`,
+    );
+  }
   return 0;
 }

@@ -1,6 +1,6 @@
 /** The scale-lab generator: what it writes resolves and parses, is laid out as documented, and bad sizes are refused. */
 import assert from "node:assert/strict";
-import { generateScaleLab, scaleLabProblems } from "./generate.ts";
+import { dynamicNeighbours, generateScaleLab, scaleLabProblems } from "./generate.ts";
 import { parseScenario } from "./scenario/parse.ts";
 import { resolveTopology } from "./topology/mod.ts";
 
@@ -70,4 +70,12 @@ Deno.test("generate: sizes that cannot be laid out are refused with what to chan
     () => generateScaleLab({ nodes: 1, subnets: 1, backend: "vxlan", pods: 1, name: "x" }),
     /--nodes/,
   );
+});
+
+Deno.test("generate: the ARP estimate counts same-segment peers, the router, etcd and pods", () => {
+  // 2 nodes on one segment with etcd: each node: its peer, the router, etcd (3); etcd: both nodes (2); the
+  // router: both nodes and etcd (3); pods: 2 × 2.
+  assert.equal(dynamicNeighbours({ nodes: 2, subnets: 1, pods: 1 }), 3 + 3 + 2 + 3 + 4);
+  assert.equal(dynamicNeighbours({ nodes: 100, subnets: 5, pods: 1 }), 2341, "overflows the default 1,024");
+  assert.equal(dynamicNeighbours({ nodes: 100, subnets: 20, pods: 1 }), 811, "fits");
 });
