@@ -1,16 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { InputError, longName, resolveTopology } from "./mod.ts";
+import { longName, resolveTopology } from "./mod.ts";
 import { execAddresses } from "./resolve_node.ts";
-
-function problemsOf(text: string): string {
-  try {
-    resolveTopology("/x/t.clab.yml", text);
-  } catch (error) {
-    if (!(error instanceof InputError)) throw error;
-    return error.message;
-  }
-  throw new Error("expected an InputError");
-}
+import { problemsOf } from "./_testing.ts";
 
 const BRIDGED = `name: tb
 topology:

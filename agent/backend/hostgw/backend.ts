@@ -37,13 +37,12 @@ import type {
 } from "../backend.ts";
 import {
   classifyEvent,
-  converge,
+  convergeSlot,
   EMPTY_PLAN,
-  indexPlan,
   leaseFamilyPart,
   mergePeerStates,
   type OwnershipScope,
-  type PlanIndex,
+  type PlanSlot,
   ReachResolver,
   resolveExtIndex,
 } from "../reconcile/mod.ts";
@@ -52,12 +51,9 @@ import { type BackendLeaseFields, backendLeaseFields, backendMtu } from "../leas
 import { removeOwnedRoutes } from "../teardown.ts";
 
 /** One address family's routes: its Network and its last plan. */
-interface Family {
+interface Family extends PlanSlot {
   readonly family: 4 | 6;
   readonly networks: readonly IpNet[];
-  plan: PlanIndex;
-  /** Whether the kernel holds `plan` in full: the last reconcile applied it without a failure. */
-  applied: boolean;
 }
 
 /** The host-gw backend. */
@@ -151,14 +147,7 @@ export class HostGwBackend implements Backend {
         reach,
         family: f.family,
       });
-      // Indexed before the batch goes out, so the events our own changes cause match the plan.
-      const previous = f.plan;
-      f.plan = indexPlan(desired);
-      const result = await converge(this.#ctx.nl, desired, this.#scope(f), {
-        index: f.plan,
-        known: quick ? previous : undefined,
-      });
-      f.applied = result.failures.length === 0;
+      const result = await convergeSlot(this.#ctx.nl, f, desired, this.#scope(f), quick);
       added += result.added;
       removed += result.removed;
       errors += result.failures.length;

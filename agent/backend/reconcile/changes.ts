@@ -266,7 +266,7 @@ function plannedNeigh(n: DesiredNeigh, family: number): Neigh {
 }
 
 function plannedFdb(f: DesiredFdb): Neigh {
-  return { ...plannedNeigh({ ...f }, AF_BRIDGE), flags: NTF_SELF };
+  return { ...plannedNeigh(f, AF_BRIDGE), flags: NTF_SELF };
 }
 
 /**

@@ -138,6 +138,38 @@ export async function converge(
   return { ...applied, changes, peers };
 }
 
+/** One scope's last plan, kept by a backend between reconciles. */
+export interface PlanSlot {
+  /** What netlink events are matched against ({@linkcode classifyEvent}), and the next diff's start. */
+  plan: PlanIndex;
+  /** Whether the kernel holds `plan` in full: the last converge applied it without a failure. */
+  applied: boolean;
+}
+
+/**
+ * Converges one scope to `desired` and records it in `slot`. The plan is indexed into the slot before the
+ * batch goes out, so the events our own changes cause match it. With `leasesOnly` and a slot whose plan the
+ * kernel holds in full, the kernel is not read: the difference of the two plans is applied.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await convergeSlot(nl, stack, planVxlan(snapshot, own, ctx), scope, options.leasesOnly);
+ * ```
+ */
+export async function convergeSlot(
+  nl: Netlink,
+  slot: PlanSlot,
+  desired: DesiredState,
+  scope: OwnershipScope,
+  leasesOnly: boolean,
+): Promise<ConvergeResult> {
+  const known = leasesOnly && slot.applied ? slot.plan : undefined;
+  slot.plan = indexPlan(desired);
+  const result = await converge(nl, desired, scope, { index: slot.plan, known });
+  slot.applied = result.failures.length === 0;
+  return result;
+}
+
 /**
  * Resolves how the kernel reaches PublicIPs (`ip route get`), caching answers that say "directly on an
  * interface" or "through a gateway" until {@linkcode ReachResolver.invalidate} (a topology change or the

@@ -49,8 +49,15 @@ function silentMonitor(): AsyncIterable<NetlinkEvent> & { close(): void; end(): 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs a loop with a 40 ms short timer and a one-minute quiet one; `stop()` aborts it and waits. */
-function startLoop(backend: Backend, monitor?: ReturnType<typeof silentMonitor>): { stop(): Promise<void> } {
+/**
+ * Runs a loop with a 40 ms short timer and a one-minute quiet one (or the timing in `options`); `stop()` aborts
+ * it and waits.
+ */
+function startLoop(
+  backend: Backend,
+  monitor?: AsyncIterable<NetlinkEvent> & { close(): void },
+  options: { readonly resyncMs?: number; readonly debounceMs?: number } = {},
+): { loop: ReconcileLoop; stop(): Promise<void> } {
   const loop = new ReconcileLoop({
     backend,
     source: { snapshot: new Map(), lease: {} as Lease },
@@ -58,11 +65,13 @@ function startLoop(backend: Backend, monitor?: ReturnType<typeof silentMonitor>)
     metrics: agentMetrics(),
     resyncMs: 40,
     quietResyncMs: 60_000,
+    ...options,
     ...(monitor ? { openMonitor: () => monitor } : {}),
   });
   const abort = new AbortController();
   const running = loop.run(abort.signal);
   return {
+    loop,
     async stop() {
       abort.abort();
       await running;
@@ -138,17 +147,8 @@ Deno.test("reconcile loop: only a lease change with a live subscription may skip
     classifyEvent: () => "reconcile" as const,
   } as unknown as Backend;
   const monitor = pushMonitor();
-  const loop = new ReconcileLoop({
-    backend,
-    source: { snapshot: new Map(), lease: {} as Lease },
-    logger: memoryLogger(),
-    metrics: agentMetrics(),
-    quietResyncMs: 60_000,
-    debounceMs: 1,
-    openMonitor: () => monitor,
-  });
-  const abort = new AbortController();
-  const running = loop.run(abort.signal);
+  // The default 10 s timer: no resync may run between the triggers.
+  const { loop, stop } = startLoop(backend, monitor, { resyncMs: 10_000, debounceMs: 1 });
   const settle = async (runs: number) => {
     for (let i = 0; i < 100 && modes.length < runs; i++) await sleep(5);
     assert.equal(modes.length, runs);
@@ -173,7 +173,6 @@ Deno.test("reconcile loop: only a lease change with a live subscription may skip
     await settle(6);
     assert.equal(modes[5], false, "without a subscription every run reads the kernel");
   } finally {
-    abort.abort();
-    await running;
+    await stop();
   }
 });

@@ -58,6 +58,8 @@ export {
   converge,
   type ConvergeOptions,
   type ConvergeResult,
+  convergeSlot,
+  type PlanSlot,
   ReachResolver,
   readObserved,
   resolveExtIndex,

@@ -67,13 +67,12 @@ import type {
 } from "../backend.ts";
 import {
   classifyEvent,
-  converge,
+  convergeSlot,
   EMPTY_PLAN,
-  indexPlan,
   leaseFamilyPart,
   mergePeerStates,
   type OwnershipScope,
-  type PlanIndex,
+  type PlanSlot,
   type ReachLookup,
   ReachResolver,
   resolveExtIndex,
@@ -96,15 +95,12 @@ export interface VxlanLeaseFields extends BackendLeaseFields {
 }
 
 /** One address family's device and its last plan. */
-interface Stack {
+interface Stack extends PlanSlot {
   readonly family: 4 | 6;
   spec: VxlanDeviceSpec;
   device: Link;
   mac: string;
   readonly networks: readonly IpNet[];
-  plan: PlanIndex;
-  /** Whether the kernel holds `plan` in full: the last reconcile applied it without a failure. */
-  applied: boolean;
 }
 
 /**
@@ -333,14 +329,7 @@ export class VxlanBackend implements Backend {
         reach,
         family: s.family,
       });
-      // Indexed before the batch goes out, so the events our own changes cause match the plan.
-      const previous = s.plan;
-      s.plan = indexPlan(desired);
-      const result = await converge(this.#ctx.nl, desired, this.#scope(s), {
-        index: s.plan,
-        known: quick ? previous : undefined,
-      });
-      s.applied = result.failures.length === 0;
+      const result = await convergeSlot(this.#ctx.nl, s, desired, this.#scope(s), quick);
       added += result.added;
       removed += result.removed;
       errors += result.failures.length;
